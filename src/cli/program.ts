@@ -1,0 +1,83 @@
+/**
+ * The `headframe` command line (commander): `run`, `check-config`,
+ * `--version`, `--help`. Output goes through `CliIo` so tests can run the
+ * whole CLI in-process.
+ */
+import { Command, CommanderError } from 'commander'
+import { stringify as toToml } from 'smol-toml'
+import { loadConfig, redactConfig } from '../config/index.js'
+import { HeadframeError } from '../errors.js'
+import { createLogger } from '../log.js'
+import { startPool, type Pool } from '../app.js'
+import { PACKAGE_VERSION } from '../package-info.js'
+
+export interface CliIo {
+  readonly stdout: (text: string) => void
+  readonly stderr: (text: string) => void
+  readonly env: Readonly<Record<string, string | undefined>>
+  readonly cwd: string
+  /** Resolves when the running pool should stop (SIGINT/SIGTERM in production). */
+  readonly untilStopped: () => Promise<string>
+  /** Log destination for `run`; stdout when absent. */
+  readonly logDestination?: { write(line: string): void }
+}
+
+/**
+ * Runs the CLI with `argv` (the arguments after the program name) and
+ * resolves with the process exit code.
+ */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  let exitCode = 0
+  const program = new Command()
+    .name('headframe')
+    .description('Bitcoin Stratum V1 proxy pool for mining farms')
+    .version(PACKAGE_VERSION, '-V, --version')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .showHelpAfterError()
+
+  program
+    .command('run')
+    .description('start the pool (config: --config, else ./headframe.toml when present, else built-in defaults)')
+    .option('-c, --config <file>', 'TOML config file')
+    .action(async (opts: { config?: string }) => {
+      const { config, origin } = await loadConfig(opts.config, { env: io.env, cwd: io.cwd })
+      const log = createLogger(config.log, io.logDestination)
+      let pool: Pool
+      try {
+        pool = await startPool({ config, origin, log, env: io.env })
+      } catch (err) {
+        log.fatal({ err }, 'headframe could not start')
+        throw err
+      }
+      const signal = await io.untilStopped()
+      log.info({ signal }, 'stopping')
+      await pool.stop()
+    })
+
+  program
+    .command('check-config')
+    .description('validate a config file and print the effective settings (secrets hidden)')
+    .option('-c, --config <file>', 'TOML config file (default: ./headframe.toml when present)')
+    .action(async (opts: { config?: string }) => {
+      const { config, origin } = await loadConfig(opts.config, { env: io.env, cwd: io.cwd })
+      const source = origin.kind === 'file' ? origin.path : 'built-in defaults (no config file)'
+      io.stdout(`config OK: ${source}\n\n${toToml(redactConfig(config))}\n`)
+    })
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' })
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here with exit code 0; usage errors with 1.
+      exitCode = err.exitCode
+    } else if (err instanceof HeadframeError) {
+      io.stderr(`headframe: ${err.message}\n`)
+      exitCode = 1
+    } else {
+      io.stderr(`headframe: unexpected error: ${(err as Error).stack ?? String(err)}\n`)
+      exitCode = 70 // EX_SOFTWARE
+    }
+  }
+  return exitCode
+}

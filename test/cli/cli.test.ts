@@ -1,0 +1,154 @@
+import t from 'tap'
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { runCli, type CliIo } from '../../src/cli/program.js'
+import { PACKAGE_ROOT, PACKAGE_VERSION } from '../../src/package-info.js'
+
+interface Captured {
+  io: CliIo
+  out: () => string
+  err: () => string
+  logs: () => Record<string, unknown>[]
+  stop: (signal: string) => void
+  /** Resolves once a log line matches. */
+  waitForLog: (match: (line: Record<string, unknown>) => boolean) => Promise<Record<string, unknown>>
+}
+
+function capture(cwd: string, env: Record<string, string> = {}): Captured {
+  let out = ''
+  let err = ''
+  const logs: Record<string, unknown>[] = []
+  const waiters: { match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = []
+  let stop: (signal: string) => void = () => {}
+  const stopped = new Promise<string>((resolve) => (stop = resolve))
+  const io: CliIo = {
+    stdout: (s) => (out += s),
+    stderr: (s) => (err += s),
+    env,
+    cwd,
+    untilStopped: () => stopped,
+    logDestination: {
+      write(line: string) {
+        const parsed = JSON.parse(line) as Record<string, unknown>
+        logs.push(parsed)
+        for (const w of waiters.splice(0)) if (w.match(parsed)) w.resolve(parsed); else waiters.push(w)
+      },
+    },
+  }
+  return {
+    io,
+    out: () => out,
+    err: () => err,
+    logs: () => logs,
+    stop,
+    waitForLog: (match) =>
+      new Promise((resolve) => {
+        const seen = logs.find(match)
+        if (seen) resolve(seen)
+        else waiters.push({ match, resolve })
+      }),
+  }
+}
+
+t.test('--version and --help', async (t) => {
+  const c = capture(t.testdir({}))
+  t.equal(await runCli(['--version'], c.io), 0)
+  t.equal(c.out().trim(), PACKAGE_VERSION)
+  const h = capture(t.testdir({}))
+  t.equal(await runCli(['--help'], h.io), 0)
+  t.match(h.out(), /Usage: headframe/)
+  t.match(h.out(), /run/)
+  t.match(h.out(), /check-config/)
+})
+
+t.test('an unknown command is a usage error', async (t) => {
+  const c = capture(t.testdir({}))
+  t.equal(await runCli(['mine-harder'], c.io), 1)
+  t.match(c.err(), /unknown command 'mine-harder'/)
+})
+
+t.test('check-config', async (t) => {
+  const dir = t.testdir({
+    'good.toml': '[stratum]\nport = 4000\n[http]\nadmin_token = "hunter2"\n',
+    'bad.toml': '[stratum]\nport = "abc"\nprot = 1\n[log]\nlevel = "loud"\n',
+  })
+  const good = capture(dir)
+  t.equal(await runCli(['check-config', '--config', 'good.toml'], good.io), 0)
+  t.match(good.out(), `config OK: ${join(dir, 'good.toml')}`)
+  t.match(good.out(), /port = 4000/)
+  t.match(good.out(), /admin_token = "\(set\)"/)
+  t.notMatch(good.out(), /hunter2/, 'secrets are not printed')
+
+  const bad = capture(dir)
+  t.equal(await runCli(['check-config', '-c', 'bad.toml'], bad.io), 1)
+  t.match(bad.err(), /3 problems/)
+  t.match(bad.err(), 'stratum.port: expected an integer 1-65535, got "abc"')
+  t.match(bad.err(), 'stratum.prot: unknown key')
+  t.match(bad.err(), 'log.level: expected one of')
+
+  const none = capture(t.testdir({}))
+  t.equal(await runCli(['check-config'], none.io), 0)
+  t.match(none.out(), /built-in defaults/)
+
+  const missing = capture(dir)
+  t.equal(await runCli(['check-config', '-c', 'nope.toml'], missing.io), 1)
+  t.match(missing.err(), /nope\.toml: file not found/)
+})
+
+t.test('run with no config: logs its settings and the hasher, says it has no work source, stops on a signal', async (t) => {
+  const c = capture(t.testdir({}))
+  const exit = runCli(['run'], c.io)
+  const start = await c.waitForLog((l) => l.msg === 'headframe starting')
+  t.equal(start.configSource, 'built-in defaults')
+  t.match(start.config, { stratum: { port: 3333 }, http: { admin_token: '(not set)' } })
+  const hasher = await c.waitForLog((l) => l.component === 'hasher')
+  t.equal(hasher.backend, 'native')
+  t.type(hasher.implementation, 'string')
+  const idle = await c.waitForLog((l) => /no work source/.test(String(l.msg)))
+  t.equal(idle.level, 'warn')
+  c.stop('SIGTERM')
+  t.equal(await exit, 0)
+  t.ok(c.logs().some((l) => l.msg === 'headframe stopped'))
+})
+
+t.test('run honours the hasher environment variables', async (t) => {
+  const c = capture(t.testdir({}), { HEADFRAME_HASHER: 'js' })
+  const exit = runCli(['run'], c.io)
+  const hasher = await c.waitForLog((l) => l.component === 'hasher')
+  t.equal(hasher.backend, 'js')
+  t.equal(hasher.implementation, 'node:crypto')
+  c.stop('SIGINT')
+  t.equal(await exit, 0)
+
+  const bad = capture(t.testdir({}), { HEADFRAME_SHA256: 'sse9' })
+  t.equal(await runCli(['run'], bad.io), 1)
+  t.match(bad.err(), /HEADFRAME_SHA256=sse9: expected auto, generic, shani, avx2, avx512/)
+})
+
+t.test('run refuses a bad config, listing every problem', async (t) => {
+  const c = capture(t.testdir({ 'headframe.toml': '[stratum]\nport = 0\n' }))
+  t.equal(await runCli(['run'], c.io), 1)
+  t.match(c.err(), /headframe\.toml: stratum\.port: expected an integer 1-65535, got 0/)
+})
+
+t.test('the built executable runs as a real process and stops cleanly on SIGTERM', async (t) => {
+  const bin = join(PACKAGE_ROOT, 'dist', 'src', 'cli', 'main.js')
+  t.ok(existsSync(bin), `${bin} exists (npm test builds it first)`)
+  const child = spawn(process.execPath, [bin, 'run'], { cwd: t.testdir({}), stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  await new Promise<void>((resolve, reject) => {
+    child.on('error', reject)
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+      if (out.includes('no work source')) resolve()
+    })
+    child.once('exit', () => reject(new Error(`exited early: ${out}`)))
+  })
+  child.removeAllListeners('exit')
+  const lines = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+  t.ok(lines.some((l) => l.component === 'hasher' && l.backend === 'native'), 'logs the native hasher')
+  child.kill('SIGTERM')
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))
+  t.equal(code, 0)
+})
