@@ -1,0 +1,359 @@
+// N-API binding of the SHA-256d kernels (the shape is declared in
+// src/shares/native-addon.ts).
+//
+// This file holds no hashing rules beyond FIPS 180-4 padding for arbitrary
+// lengths: it validates every argument (a bad one throws a TypeError or
+// RangeError naming the function and argument, never reads out of bounds),
+// picks the kernels of one implementation and converts results to JS values.
+//
+// Built with NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS: errors are thrown with
+// ThrowAsJavaScriptException() and the callback returns at once.
+//
+// Thread safety: the only globals are const tables and the CPU features,
+// computed once when the shared object is loaded; every call works on its
+// arguments and the stack, so the addon may be loaded in worker threads.
+#include <napi.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+#include "cpu_features.h"
+#include "sha256_common.h"
+#include "sha256_kernels.h"
+
+namespace headframe {
+namespace {
+
+const CpuFeatures kCpu = detect_cpu_features();
+
+// One exported implementation: `single` does the one-stream work (sha256,
+// sha256d, merkleRoot), `wide` the many-stream work (checkHeaders and
+// scanNonces). The multi-buffer implementations have no fast one-stream
+// path of their own, so they borrow the best single-stream one: SHA-NI when
+// the CPU has it, else generic.
+struct Impl {
+  const char* name;
+  const Kernels* single;
+  const Kernels* wide;
+};
+
+#if defined(HEADFRAME_X86)
+const Kernels* const kBestSingle = kCpu.shani ? &kShaniKernels : &kGenericKernels;
+#endif
+
+const Impl kGeneric{"generic", &kGenericKernels, &kGenericKernels};
+#if defined(HEADFRAME_X86)
+const Impl kShani{"shani", &kShaniKernels, &kShaniKernels};
+const Impl kAvx2{"avx2", kBestSingle, &kAvx2Kernels};
+const Impl kAvx512{"avx512", kBestSingle, &kAvx512Kernels};
+#endif
+
+// ---------------------------------------------------------------------------
+// Argument checking
+
+struct Bytes {
+  const uint8_t* data;
+  size_t length;
+};
+
+std::string describe(napi_env env, napi_value v) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok) return "unknown";
+  switch (t) {
+    case napi_undefined: return "undefined";
+    case napi_null: return "null";
+    case napi_boolean: return "boolean";
+    case napi_number: return "number";
+    case napi_string: return "string";
+    case napi_symbol: return "symbol";
+    case napi_function: return "function";
+    case napi_bigint: return "bigint";
+    case napi_external: return "external";
+    case napi_object: {
+      bool is_typed = false;
+      napi_is_typedarray(env, v, &is_typed);
+      return is_typed ? "another TypedArray" : "object";
+    }
+  }
+  return "unknown";
+}
+
+void throw_type(const Napi::CallbackInfo& info, const std::string& msg) {
+  Napi::TypeError::New(info.Env(), msg).ThrowAsJavaScriptException();
+}
+void throw_range(const Napi::CallbackInfo& info, const std::string& msg) {
+  Napi::RangeError::New(info.Env(), msg).ThrowAsJavaScriptException();
+}
+
+// Reads argument `i` as a Uint8Array (Buffer is one). On failure throws a
+// TypeError and returns false. A detached buffer reads as length 0.
+bool get_bytes(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* arg, Bytes* out) {
+  napi_typedarray_type type;
+  size_t length;
+  void* data;
+  const napi_value v = info[i];
+  if (napi_get_typedarray_info(info.Env(), v, &type, &length, &data, nullptr, nullptr) != napi_ok ||
+      type != napi_uint8_array) {
+    throw_type(info, std::string(fn) + ": " + arg + " must be a Uint8Array or Buffer, got " + describe(info.Env(), v));
+    return false;
+  }
+  out->data = static_cast<const uint8_t*>(data);
+  out->length = length;
+  return true;
+}
+
+bool get_bytes_exact(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* arg, size_t want,
+                     Bytes* out) {
+  if (!get_bytes(info, i, fn, arg, out)) return false;
+  if (out->length != want) {
+    throw_range(info, std::string(fn) + ": " + arg + " length " + std::to_string(out->length) + " is not " +
+                          std::to_string(want));
+    return false;
+  }
+  return true;
+}
+
+// Reads argument `i` as an integer in 0..max (max <= 2^53).
+bool get_uint(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* arg, double max, uint64_t* out) {
+  const napi_value v = info[i];
+  double d;
+  if (napi_get_value_double(info.Env(), v, &d) != napi_ok) {
+    throw_type(info, std::string(fn) + ": " + arg + " must be a number, got " + describe(info.Env(), v));
+    return false;
+  }
+  if (!(d >= 0 && d <= max && std::floor(d) == d)) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.17g", d);
+    throw_range(info, std::string(fn) + ": " + arg + " must be an integer in 0.." +
+                          std::to_string(static_cast<uint64_t>(max)) + ", got " + buf);
+    return false;
+  }
+  *out = static_cast<uint64_t>(d);
+  return true;
+}
+
+bool overlap(const Bytes& a, const Bytes& b) {
+  if (a.length == 0 || b.length == 0) return false;
+  const uintptr_t a0 = reinterpret_cast<uintptr_t>(a.data), b0 = reinterpret_cast<uintptr_t>(b.data);
+  return a0 < b0 + b.length && b0 < a0 + a.length;
+}
+
+bool check_disjoint(const Napi::CallbackInfo& info, const char* fn, const Bytes& out, const char* out_name,
+                    const Bytes& in, const char* in_name) {
+  if (!overlap(out, in)) return true;
+  throw_range(info, std::string(fn) + ": " + out_name + " overlaps " + in_name);
+  return false;
+}
+
+const Impl& impl_of(const Napi::CallbackInfo& info) { return *static_cast<const Impl*>(info.Data()); }
+
+Napi::Value hash_result(const Napi::CallbackInfo& info, const uint8_t hash[32]) {
+  return Napi::Buffer<uint8_t>::Copy(info.Env(), hash, 32);
+}
+
+// ---------------------------------------------------------------------------
+// Hashing on top of the kernels
+
+// SHA-256 of any length: whole blocks straight from the caller's memory,
+// then the FIPS 180-4 5.1.1 padding (0x80, zeros, 64-bit big-endian bit
+// length) in one or two blocks on the stack.
+void sha256_any(const Kernels& k, const uint8_t* data, size_t len, uint8_t out[32]) {
+  uint32_t s[8];
+  std::memcpy(s, kIV, sizeof s);
+  const size_t whole = len / 64;
+  if (whole != 0) k.transform(s, data, whole);
+  uint8_t tail[128] = {};
+  const size_t rem = len % 64;
+  if (rem != 0) std::memcpy(tail, data + whole * 64, rem);
+  tail[rem] = 0x80;
+  const size_t tail_blocks = rem < 56 ? 1 : 2;
+  const uint64_t bits = uint64_t(len) * 8;
+  uint8_t* end = tail + 64 * tail_blocks;
+  store_be32(end - 8, uint32_t(bits >> 32));
+  store_be32(end - 4, uint32_t(bits));
+  k.transform(s, tail, tail_blocks);
+  for (int i = 0; i < 8; ++i) store_be32(out + 4 * i, s[i]);
+}
+
+void sha256d_any(const Kernels& k, const uint8_t* data, size_t len, uint8_t out[32]) {
+  if (len == 80) return k.sha256d80(out, data, 1);
+  if (len == 64) return k.sha256d64(out, data);
+  uint8_t first[32];
+  sha256_any(k, data, len, first);
+  sha256_any(k, first, 32, out);
+}
+
+// ---------------------------------------------------------------------------
+// The exported functions (info.Data() is the Impl)
+
+Napi::Value Sha256(const Napi::CallbackInfo& info) {
+  Bytes data;
+  if (!get_bytes(info, 0, "sha256", "data", &data)) return Napi::Value();
+  uint8_t out[32];
+  sha256_any(*impl_of(info).single, data.data, data.length, out);
+  return hash_result(info, out);
+}
+
+Napi::Value Sha256d(const Napi::CallbackInfo& info) {
+  Bytes data;
+  if (!get_bytes(info, 0, "sha256d", "data", &data)) return Napi::Value();
+  uint8_t out[32];
+  sha256d_any(*impl_of(info).single, data.data, data.length, out);
+  return hash_result(info, out);
+}
+
+Napi::Value MerkleRoot(const Napi::CallbackInfo& info) {
+  Bytes leaf, branch;
+  if (!get_bytes_exact(info, 0, "merkleRoot", "leaf", 32, &leaf)) return Napi::Value();
+  if (!get_bytes(info, 1, "merkleRoot", "branch", &branch)) return Napi::Value();
+  if (branch.length % 32 != 0) {
+    throw_range(info, "merkleRoot: branch length " + std::to_string(branch.length) + " is not a multiple of 32");
+    return Napi::Value();
+  }
+  const Kernels& k = *impl_of(info).single;
+  // node = h || branch[i]; h = sha256d(node)
+  uint8_t node[64];
+  std::memcpy(node, leaf.data, 32);
+  for (size_t off = 0; off < branch.length; off += 32) {
+    std::memcpy(node + 32, branch.data + off, 32);
+    uint8_t h[32];
+    k.sha256d64(h, node);
+    std::memcpy(node, h, 32);
+  }
+  return hash_result(info, node);
+}
+
+Napi::Value CheckHeaders(const Napi::CallbackInfo& info) {
+  static const char fn[] = "checkHeaders";
+  Bytes headers, targets, out_hashes, out_ok;
+  if (!get_bytes(info, 0, fn, "headers", &headers) || !get_bytes(info, 1, fn, "targets", &targets) ||
+      !get_bytes(info, 2, fn, "outHashes", &out_hashes) || !get_bytes(info, 3, fn, "outOk", &out_ok)) {
+    return Napi::Value();
+  }
+  if (headers.length % 80 != 0) {
+    throw_range(info, "checkHeaders: headers length " + std::to_string(headers.length) + " is not a multiple of 80");
+    return Napi::Value();
+  }
+  const size_t n = headers.length / 80;
+  const std::string count = " for " + std::to_string(n) + " headers";
+  if (targets.length != 32 * n) {
+    throw_range(info, "checkHeaders: targets length " + std::to_string(targets.length) + " is not " +
+                          std::to_string(32 * n) + count);
+    return Napi::Value();
+  }
+  if (out_hashes.length != 32 * n) {
+    throw_range(info, "checkHeaders: outHashes length " + std::to_string(out_hashes.length) + " is not " +
+                          std::to_string(32 * n) + count);
+    return Napi::Value();
+  }
+  if (out_ok.length != n) {
+    throw_range(info, "checkHeaders: outOk length " + std::to_string(out_ok.length) + " is not " +
+                          std::to_string(n) + count);
+    return Napi::Value();
+  }
+  // The kernels read a group of headers before writing its hashes, so an
+  // output that overlaps an input would give wrong results: refuse it.
+  if (!check_disjoint(info, fn, out_hashes, "outHashes", headers, "headers") ||
+      !check_disjoint(info, fn, out_hashes, "outHashes", targets, "targets") ||
+      !check_disjoint(info, fn, out_ok, "outOk", headers, "headers") ||
+      !check_disjoint(info, fn, out_ok, "outOk", targets, "targets") ||
+      !check_disjoint(info, fn, out_ok, "outOk", out_hashes, "outHashes")) {
+    return Napi::Value();
+  }
+  uint8_t* hashes = const_cast<uint8_t*>(out_hashes.data);
+  uint8_t* ok = const_cast<uint8_t*>(out_ok.data);
+  const Impl& impl = impl_of(info);
+  // Whole groups go to the wide kernel; a small remainder is cheaper on the
+  // single-stream kernel than in a mostly empty vector.
+  const size_t lanes = impl.wide->lanes;
+  const size_t rem = n % lanes;
+  const size_t wide_n = rem * 2 >= lanes ? n : n - rem;
+  if (wide_n != 0) impl.wide->sha256d80(hashes, headers.data, wide_n);
+  if (wide_n != n) impl.single->sha256d80(hashes + 32 * wide_n, headers.data + 80 * wide_n, n - wide_n);
+  uint32_t passed = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const bool pass = hash_le_target(hashes + 32 * i, targets.data + 32 * i);
+    ok[i] = pass ? 1 : 0;
+    passed += pass ? 1 : 0;
+  }
+  return Napi::Number::New(info.Env(), passed);
+}
+
+Napi::Value ScanNonces(const Napi::CallbackInfo& info) {
+  static const char fn[] = "scanNonces";
+  constexpr double k2to32 = 4294967296.0;
+  Bytes header, target;
+  uint64_t start, count, max_results;
+  if (!get_bytes_exact(info, 0, fn, "header", 80, &header) || !get_uint(info, 1, fn, "start", k2to32 - 1, &start) ||
+      !get_uint(info, 2, fn, "count", k2to32, &count) || !get_bytes_exact(info, 3, fn, "target", 32, &target) ||
+      !get_uint(info, 4, fn, "maxResults", 9007199254740991.0, &max_results)) {
+    return Napi::Value();
+  }
+  if (start + count > uint64_t(1) << 32) {
+    throw_range(info, "scanNonces: start + count = " + std::to_string(start + count) + " exceeds 2^32 (4294967296)");
+    return Napi::Value();
+  }
+  const Kernels& k = *impl_of(info).wide;
+  Napi::Env env = info.Env();
+  Napi::Array result = Napi::Array::New(env);
+  uint32_t length = 0;
+  // Results go through a small stack buffer: no allocation sized by the
+  // caller's maxResults. When it fills, the scan resumes after the last hit.
+  uint32_t found[256];
+  uint64_t pos = start;
+  const uint64_t end = start + count;
+  while (pos < end && length < max_results) {
+    const uint64_t want = max_results - length;
+    const size_t cap = want < 256 ? size_t(want) : 256;
+    const size_t got = k.scan(header.data, uint32_t(pos), end - pos, target.data, found, cap);
+    for (size_t i = 0; i < got; ++i) result.Set(length++, Napi::Number::New(env, found[i]));
+    if (got < cap) break;
+    pos = uint64_t(found[got - 1]) + 1;
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------
+// Module
+
+Napi::Object make_impl(Napi::Env env, const Impl& impl) {
+  void* data = const_cast<Impl*>(&impl);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("name", Napi::String::New(env, impl.name));
+  o.Set("sha256", Napi::Function::New<Sha256>(env, "sha256", data));
+  o.Set("sha256d", Napi::Function::New<Sha256d>(env, "sha256d", data));
+  o.Set("merkleRoot", Napi::Function::New<MerkleRoot>(env, "merkleRoot", data));
+  o.Set("checkHeaders", Napi::Function::New<CheckHeaders>(env, "checkHeaders", data));
+  o.Set("scanNonces", Napi::Function::New<ScanNonces>(env, "scanNonces", data));
+  o.Freeze();
+  return o;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  Napi::Object impls = Napi::Object::New(env);
+  impls.Set("generic", make_impl(env, kGeneric));
+  const char* best = kGeneric.name;
+#if defined(HEADFRAME_X86)
+  // Preference, from the measurements in docs/benchmarks.md.
+  if (kCpu.avx2) impls.Set("avx2", make_impl(env, kAvx2)), best = kAvx2.name;
+  if (kCpu.shani) impls.Set("shani", make_impl(env, kShani)), best = kShani.name;
+  if (kCpu.avx512) impls.Set("avx512", make_impl(env, kAvx512)), best = kAvx512.name;
+#endif
+  impls.Freeze();
+  Napi::Object cpu = Napi::Object::New(env);
+  cpu.Set("shani", Napi::Boolean::New(env, kCpu.shani));
+  cpu.Set("avx2", Napi::Boolean::New(env, kCpu.avx2));
+  cpu.Set("avx512", Napi::Boolean::New(env, kCpu.avx512));
+  cpu.Freeze();
+  exports.Set("implementations", impls);
+  exports.Set("best", Napi::String::New(env, best));
+  exports.Set("cpu", cpu);
+  return exports;
+}
+
+}  // namespace
+}  // namespace headframe
+
+NODE_API_MODULE(headframe_sha256, headframe::Init)
