@@ -16,6 +16,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -356,4 +357,5 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 }  // namespace
 }  // namespace headframe
 
-NODE_API_MODULE(headframe_sha256, headframe::Init)
+static Napi::Object InitHeadframeSha256(Napi::Env env, Napi::Object exports) { return headframe::Init(env, exports); }
+NODE_API_MODULE(headframe_sha256, InitHeadframeSha256)

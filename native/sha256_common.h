@@ -23,6 +23,15 @@
 #define HF_INLINE inline __attribute__((always_inline))
 #endif
 
+// Full unrolling of the small fixed loops over rounds and streams, so that
+// their arrays become registers.
+#if defined(__GNUC__)
+#define HF_PRAGMA(x) _Pragma(#x)
+#define HF_UNROLL(n) HF_PRAGMA(GCC unroll n)
+#else
+#define HF_UNROLL(n)
+#endif
+
 namespace headframe {
 namespace {
 
@@ -78,7 +87,7 @@ HF_INLINE constexpr uint32_t ssig1(uint32_t x) { return rotr32(x, 17) ^ rotr32(x
 // hashed here. Entries t < used are placeholders (they depend on the
 // message). When used == 0 the whole block is constant, and so are its whole
 // message schedule and all 64 sums: computed here at compile time.
-struct PaddingKw {
+struct alignas(64) PaddingKw {
   uint32_t kw[64];
 };
 constexpr PaddingKw padding_kw(int used, uint32_t bit_length) {
