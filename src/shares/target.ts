@@ -5,18 +5,18 @@
  * Difficulty 1 is the "bdiff" target 0x00000000ffff0000...0000
  * (0xffff * 2^208), the Stratum convention shared by cgminer, ckpool and
  * every ASIC firmware. Difficulties may be fractional (CPU miners) or huge;
- * the conversion is exact to 2^-32 of a difficulty unit.
+ * the conversion is exact for any difficulty a float can hold down to 2^-64.
  */
 
 /** 0xffff * 2^208: the target of difficulty 1. */
 export const DIFF1_TARGET = 0xffffn << 208n
 const MAX_TARGET = (1n << 256n) - 1n
-const SCALE_BITS = 32n
+const SCALE_BITS = 64n
 
 /** The target (as a bigint) of a share difficulty > 0. */
 export function targetForDifficulty(difficulty: number): bigint {
   if (!(difficulty > 0) || !Number.isFinite(difficulty)) throw new RangeError(`difficulty ${difficulty} is not a positive finite number`)
-  // difficulty * 2^32 as an integer: exact for the fractions that matter,
+  // difficulty * 2^64 as an integer: multiplying by a power of two is exact,
   // and a float this large is already an integer.
   const scaled = BigInt(Math.max(1, Math.round(difficulty * 2 ** Number(SCALE_BITS))))
   const target = (DIFF1_TARGET << SCALE_BITS) / scaled

@@ -8,7 +8,7 @@ import { REGTEST_CASES, regtestCase, regtestWork } from '../helpers/regtest.js'
 const hasher = selectHasher({})
 
 function context(over: Partial<ShareContext> & { extranonce1: Buffer }): ShareContext {
-  return { extranonce2Size: 8, versionMask: 0, difficulty: 1e-9, difficultyForJob: () => undefined, ...over }
+  return { extranonce2Size: 8, versionMask: 0, difficulty: 1e-12, difficultyForJob: () => undefined, ...over }
 }
 
 t.test('targets', async (t) => {
