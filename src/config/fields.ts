@@ -3,6 +3,7 @@
  * finish "expected ..." so that every error reads
  * `stratum.port: expected an integer 1-65535, got "abc"`.
  */
+import { isIP } from 'node:net'
 import { z } from 'zod'
 
 /** An integer in [min, max]. */
@@ -45,4 +46,34 @@ export function host(): z.ZodString {
     .min(1, { error: expected })
     .max(253, { error: expected })
     .regex(/^[A-Za-z0-9.:_-]+$/, { error: expected })
+}
+
+/** A 32-bit mask written as 8 hex digits (e.g. "1fffe000"), parsed to a number. */
+export function hexMask() {
+  const expected = 'a 32-bit mask as 8 hex digits (e.g. "1fffe000")'
+  return z
+    .string({ error: expected })
+    .regex(/^(0x)?[0-9a-fA-F]{8}$/, { error: expected })
+    .transform((v) => Number.parseInt(v.replace(/^0x/, ''), 16) >>> 0)
+}
+
+/** A list of IPv4/IPv6 CIDR blocks (or single addresses). */
+export function cidrList() {
+  const expected = 'CIDR blocks such as "10.0.0.0/8" or "fd00::/8"'
+  return z.array(
+    z.string({ error: expected }).refine((v) => parseCidr(v) !== undefined, { error: expected }),
+    { error: `a list of ${expected}` },
+  )
+}
+
+/** A CIDR block as [address, prefix, family], or undefined when malformed. */
+export function parseCidr(value: string): [string, number, 'ipv4' | 'ipv6'] | undefined {
+  const [address, prefixText, ...rest] = value.split('/')
+  if (address === undefined || rest.length > 0) return undefined
+  const family = isIP(address)
+  if (family === 0) return undefined
+  const max = family === 4 ? 32 : 128
+  const prefix = prefixText === undefined ? max : Number(prefixText)
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max || (prefixText !== undefined && !/^\d+$/.test(prefixText))) return undefined
+  return [address, prefix, family === 4 ? 'ipv4' : 'ipv6']
 }

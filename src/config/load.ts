@@ -76,14 +76,21 @@ export async function loadConfig(
 function applySecretEnv(input: unknown, env: ParseOptions['env']): unknown {
   if (env === undefined || !isTable(input)) return input
   let out: Record<string, unknown> = input
-  for (const [name, [section, key]] of Object.entries(SECRET_ENV)) {
+  for (const [name, path] of Object.entries(SECRET_ENV)) {
     const value = env[name]
-    if (value === undefined || value === '') continue
-    const current = out[section]
-    if (current !== undefined && !isTable(current)) continue // the schema reports the bad section
-    out = { ...out, [section]: { ...(current ?? {}), [key]: value } }
+    if (value !== undefined && value !== '') out = withValue(out, path, value)
   }
   return out
+}
+
+/** A copy of `table` with `path` set, copying only the tables on the path; a non-table on the path is left for the schema to report. */
+function withValue(table: Record<string, unknown>, path: readonly string[], value: unknown): Record<string, unknown> {
+  const [key, ...rest] = path
+  if (key === undefined) return table
+  if (rest.length === 0) return { ...table, [key]: value }
+  const inner = table[key] ?? {}
+  if (!isTable(inner)) return table
+  return { ...table, [key]: withValue(inner, rest, value) }
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string[] {

@@ -5,11 +5,12 @@
 import { SECRET_ENV, type Config } from './schema.js'
 
 export function redactConfig(config: Config): Record<string, Record<string, unknown>> {
-  const out: Record<string, Record<string, unknown>> = {}
-  for (const [section, values] of Object.entries(config)) out[section] = { ...(values as Record<string, unknown>) }
-  for (const [section, key] of Object.values(SECRET_ENV)) {
-    const table = out[section]
-    if (table !== undefined && key in table) table[key] = table[key] === '' ? '(not set)' : '(set)'
+  const out = structuredClone(config) as unknown as Record<string, Record<string, unknown>>
+  for (const path of Object.values(SECRET_ENV)) {
+    let table: Record<string, unknown> | undefined = out
+    for (const key of path.slice(0, -1)) table = table?.[key] as Record<string, unknown> | undefined
+    const last = path[path.length - 1] as string
+    if (table !== undefined && last in table) table[last] = table[last] === '' ? '(not set)' : '(set)'
   }
   return out
 }

@@ -7,7 +7,7 @@
  * in the docs and in the code is spelled the same way everywhere.
  */
 import { z } from 'zod'
-import { bool, host, int, oneOf, str } from './fields.js'
+import { bool, cidrList, hexMask, host, int, num, oneOf, str } from './fields.js'
 
 /** A TOML table: unknown keys rejected, missing keys take their defaults. */
 function table<S extends z.ZodRawShape>(shape: S) {
@@ -26,6 +26,62 @@ export const stratumSchema = table({
   extranonce1_size: int(2, 8).default(4),
   /** Bytes of extranonce2 the miner rolls. */
   extranonce2_size: int(2, 16).default(8),
+  /** Version-rolling bits the pool allows (BIP 310); granted = this AND the miner's mask. */
+  version_mask: hexMask().default(0x1fffe000),
+  /** `stratum+ssl`: a second listener with TLS. */
+  tls: table({
+    /** 0 turns TLS off. */
+    port: int(0, 65535).default(0),
+    /** PEM certificate chain file. */
+    cert: str(4096).default(''),
+    /** PEM private key file. */
+    key: str(4096).default(''),
+  }),
+  /** Who may mine. */
+  auth: table({
+    /** open: any account; allowlist: only `accounts`; password: any account with `password`. */
+    mode: oneOf(['open', 'allowlist', 'password']).default('open'),
+    accounts: z.array(str(64, 1), { error: 'a list of account names' }).default([]),
+    /** Secret. Env: HEADFRAME_STRATUM_PASSWORD. */
+    password: str(4096).default(''),
+  }),
+  /** Abuse limits and timeouts. */
+  limits: table({
+    /** All sessions together; 0 = no limit but the process's open-file cap. */
+    max_connections: int(0, 10_000_000).default(0),
+    /** Sessions per source address; 0 = no limit. Trusted blocks are exempt. */
+    max_connections_per_ip: int(0, 10_000_000).default(256),
+    /** When not empty, only these blocks may connect. */
+    allowed_cidrs: cidrList().default([]),
+    /** Exempt from per-address limits and bans (e.g. the farm's NAT). */
+    trusted_cidrs: cidrList().default([]),
+    /** Seconds a connection has to subscribe and authorize. */
+    auth_timeout_s: int(1, 3600).default(60),
+    /** Seconds without a line from the miner before the session is closed. */
+    idle_timeout_s: int(10, 86400).default(900),
+    /** A miner that does not read its socket is dropped past this many buffered bytes. */
+    max_write_buffer_bytes: int(4096, 1 << 30).default(1 << 20),
+    /** Submits per second a session may average over 10 s before its difficulty is raised, then it is banned. */
+    max_submits_per_second: int(1, 1_000_000).default(100),
+    /** Share of rejected submits (over the last `invalid_window` submits) that gets the address banned. */
+    max_invalid_ratio: num(0, 1).default(0.9),
+    invalid_window: int(10, 100_000).default(100),
+    /** Seconds an address stays banned. */
+    ban_seconds: int(1, 30 * 86400).default(600),
+  }),
+}).superRefine((s, ctx) => {
+  if (s.tls.port !== 0 && (s.tls.cert === '' || s.tls.key === '')) {
+    ctx.addIssue({ code: 'custom', path: ['tls'], message: 'cert and key files when tls.port is set', input: s.tls })
+  }
+  if (s.tls.port !== 0 && s.tls.port === s.port) {
+    ctx.addIssue({ code: 'custom', path: ['tls', 'port'], message: 'a port other than stratum.port', input: s.tls.port })
+  }
+  if (s.auth.mode === 'allowlist' && s.auth.accounts.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['auth', 'accounts'], message: 'at least one account when auth.mode is "allowlist"', input: [] })
+  }
+  if (s.auth.mode === 'password' && s.auth.password === '') {
+    ctx.addIssue({ code: 'custom', path: ['auth', 'password'], message: 'a password when auth.mode is "password" (or HEADFRAME_STRATUM_PASSWORD)', input: '' })
+  }
 })
 
 /** `[http]`: stats API, metrics and dashboard. */
@@ -81,6 +137,7 @@ type DeepReadonly<T> = T extends readonly (infer U)[]
  * Secrets may come from the environment instead of the file. Each entry maps
  * an environment variable to the key it sets; the environment wins.
  */
-export const SECRET_ENV: Readonly<Record<string, readonly [section: string, key: string]>> = Object.freeze({
+export const SECRET_ENV: Readonly<Record<string, readonly string[]>> = Object.freeze({
   HEADFRAME_HTTP_ADMIN_TOKEN: ['http', 'admin_token'],
+  HEADFRAME_STRATUM_PASSWORD: ['stratum', 'auth', 'password'],
 })

@@ -75,7 +75,7 @@ export class JobBook {
       id: id.toString(16),
       seq: id,
       work,
-      branch: Buffer.concat(work.merkleBranch as Buffer[]),
+      branch: Buffer.concat(work.merkleBranch),
       networkTarget: bigIntToLe(targetFromBits(work.nbits)),
       receivedAt: now,
       notify: notifyFields(work),

@@ -31,6 +31,11 @@ const valid: { name: string; toml: string; expect: Record<string, unknown> }[] =
   { name: 'ledger', toml: '[ledger]\npath = "/var/lib/headframe"\nsync = true\nretention_days = 30', expect: { 'ledger.path': '/var/lib/headframe', 'ledger.sync': true, 'ledger.retention_days': 30 } },
   { name: 'every log level', toml: '[log]\nlevel = "silent"', expect: { 'log.level': 'silent' } },
   { name: 'inline tables', toml: 'stratum = { port = 4444 }', expect: { 'stratum.port': 4444 } },
+  { name: 'version mask', toml: '[stratum]\nversion_mask = "0x1fffe000"', expect: { 'stratum.version_mask': 0x1fffe000 } },
+  { name: 'tls on', toml: '[stratum.tls]\nport = 3334\ncert = "c.pem"\nkey = "k.pem"', expect: { 'stratum.tls.port': 3334, 'stratum.tls.cert': 'c.pem', 'stratum.tls.key': 'k.pem' } },
+  { name: 'allowlist', toml: '[stratum.auth]\nmode = "allowlist"\naccounts = ["farm", "bob"]', expect: { 'stratum.auth.mode': 'allowlist', 'stratum.auth.accounts': ['farm', 'bob'] } },
+  { name: 'password', toml: '[stratum.auth]\nmode = "password"\npassword = "pw"', expect: { 'stratum.auth.mode': 'password', 'stratum.auth.password': 'pw' } },
+  { name: 'cidrs', toml: '[stratum.limits]\nallowed_cidrs = ["10.0.0.0/8", "fd00::/8", "192.168.1.7"]\ntrusted_cidrs = ["10.1.0.0/16"]', expect: { 'stratum.limits.allowed_cidrs': ['10.0.0.0/8', 'fd00::/8', '192.168.1.7'], 'stratum.limits.trusted_cidrs': ['10.1.0.0/16'] } },
   { name: 'TOML integer forms', toml: '[stratum]\nport = 0x0D05', expect: { 'stratum.port': 3333 } },
 ]
 
@@ -58,9 +63,23 @@ const invalid: { name: string; toml: string; code: string; problems: string[] }[
     code: 'HF_CONFIG_INVALID',
     problems: ['stratum.port: expected an integer 1-65535, got -1', 'stratum.hots: unknown key', 'log.level: expected one of "trace", "debug", "info", "warn", "error", "fatal", "silent", got 3', 'extra: unknown key'],
   },
+  { name: 'bad version mask', toml: '[stratum]\nversion_mask = "1fffe"', code: 'HF_CONFIG_INVALID', problems: ['stratum.version_mask: expected a 32-bit mask as 8 hex digits (e.g. "1fffe000"), got "1fffe"'] },
+  { name: 'tls without cert', toml: '[stratum.tls]\nport = 3334', code: 'HF_CONFIG_INVALID', problems: ['stratum.tls: expected cert and key files when tls.port is set, got a table'] },
+  { name: 'tls on the plain port', toml: '[stratum.tls]\nport = 3333\ncert = "c"\nkey = "k"', code: 'HF_CONFIG_INVALID', problems: ['stratum.tls.port: expected a port other than stratum.port, got 3333'] },
+  { name: 'allowlist without accounts', toml: '[stratum.auth]\nmode = "allowlist"', code: 'HF_CONFIG_INVALID', problems: ['stratum.auth.accounts: expected at least one account when auth.mode is "allowlist", got an array'] },
+  { name: 'password mode without one', toml: '[stratum.auth]\nmode = "password"', code: 'HF_CONFIG_INVALID', problems: ['stratum.auth.password: expected a password when auth.mode is "password" (or HEADFRAME_STRATUM_PASSWORD), got ""'] },
+  { name: 'bad cidr', toml: '[stratum.limits]\ntrusted_cidrs = ["10.0.0.0/33", "x"]', code: 'HF_CONFIG_INVALID', problems: ['stratum.limits.trusted_cidrs.0: expected CIDR blocks such as "10.0.0.0/8" or "fd00::/8", got "10.0.0.0/33"', 'stratum.limits.trusted_cidrs.1: expected CIDR blocks such as "10.0.0.0/8" or "fd00::/8", got "x"'] },
+  { name: 'ratio above 1', toml: '[stratum.limits]\nmax_invalid_ratio = 1.5', code: 'HF_CONFIG_INVALID', problems: ['stratum.limits.max_invalid_ratio: expected a number 0-1, got 1.5'] },
+  { name: 'unknown nested key', toml: '[stratum.limits]\nmax_conections = 5', code: 'HF_CONFIG_INVALID', problems: ['stratum.limits.max_conections: unknown key'] },
   { name: 'not TOML', toml: '[stratum\nport = 1', code: 'HF_CONFIG_PARSE', problems: [] },
   { name: 'duplicate key', toml: '[stratum]\nport = 1\nport = 2', code: 'HF_CONFIG_PARSE', problems: [] },
 ]
+
+/** Every leaf key path of a config (arrays are leaves) with its value. */
+function leaves(value: unknown, prefix = ''): [string, unknown][] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return [[prefix, value]]
+  return Object.entries(value).flatMap(([k, v]) => leaves(v, prefix === '' ? k : `${prefix}.${k}`))
+}
 
 function at(config: Config, path: string): unknown {
   return path.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown>)[k], config)
@@ -70,14 +89,9 @@ t.test('valid configs', async (t) => {
   for (const v of valid) {
     t.test(v.name, async (t) => {
       const config = parseConfigToml(v.toml)
-      for (const [path, want] of Object.entries(v.expect)) t.equal(at(config, path), want, path)
+      for (const [path, want] of Object.entries(v.expect)) t.same(at(config, path), want, path)
       // Keys the vector does not set keep their defaults.
-      for (const [section, values] of Object.entries(defaults)) {
-        for (const [key, value] of Object.entries(values as object)) {
-          const path = `${section}.${key}`
-          if (!(path in v.expect)) t.equal(at(config, path), value, `${path} default`)
-        }
-      }
+      for (const [path, value] of leaves(defaults)) if (!(path in v.expect)) t.same(at(config, path), value, `${path} default`)
     })
   }
   t.end()
@@ -116,6 +130,12 @@ t.test('secrets from the environment win over the file', async (t) => {
   t.same(err.problems, ['http: expected a table, got 1'], 'a bad section is still reported')
 })
 
+t.test('the pool password may come from the environment', async (t) => {
+  const config = parseConfigToml('[stratum.auth]\nmode = "password"', { env: { HEADFRAME_STRATUM_PASSWORD: 'pw' } })
+  t.equal(config.stratum.auth.password, 'pw')
+  t.notMatch(JSON.stringify(redactConfig(config)), /"pw"/)
+})
+
 t.test('redaction hides every secret', async (t) => {
   const shown = redactConfig(parseConfigToml('[http]\nadmin_token = "hunter2"'))
   t.equal(shown.http?.admin_token, '(set)')
@@ -135,14 +155,13 @@ t.test('headframe.example.toml is valid and holds every key at its default', asy
 
 t.test('docs/config.md documents every key with its default', async (t) => {
   const doc = readFileSync(join(PACKAGE_ROOT, 'docs', 'config.md'), 'utf8')
-  const shape = configSchema.shape
-  for (const [section, values] of Object.entries(defaults)) {
-    t.ok(section in shape, section)
-    for (const [key, value] of Object.entries(values as object)) {
-      const row = doc.split('\n').find((line) => line.startsWith(`| \`${section}.${key}\` |`))
-      t.ok(row, `${section}.${key} has a row`)
-      t.match(row ?? '', `\`${JSON.stringify(value)}\``, `${section}.${key} default ${JSON.stringify(value)} documented`)
-    }
+  for (const section of Object.keys(defaults)) t.ok(section in configSchema.shape, section)
+  for (const [path, value] of leaves(defaults)) {
+    const row = doc.split('\n').find((line) => line.startsWith(`| \`${path}\` |`))
+    t.ok(row, `${path} has a row`)
+    // Masks are documented as the hex the file holds.
+    const shown = path === 'stratum.version_mask' ? JSON.stringify((value as number).toString(16).padStart(8, '0')) : JSON.stringify(value)
+    t.match(row ?? '', `\`${shown}\``, `${path} default ${shown} documented`)
   }
 })
 
