@@ -150,10 +150,6 @@ bool check_disjoint(const Napi::CallbackInfo& info, const char* fn, const Bytes&
 
 const Impl& impl_of(const Napi::CallbackInfo& info) { return *static_cast<const Impl*>(info.Data()); }
 
-Napi::Value hash_result(const Napi::CallbackInfo& info, const uint8_t hash[32]) {
-  return Napi::Buffer<uint8_t>::Copy(info.Env(), hash, 32);
-}
-
 // ---------------------------------------------------------------------------
 // Hashing on top of the kernels
 
@@ -189,26 +185,36 @@ void sha256d_any(const Kernels& k, const uint8_t* data, size_t len, uint8_t out[
 // ---------------------------------------------------------------------------
 // The exported functions (info.Data() is the Impl)
 
-Napi::Value Sha256(const Napi::CallbackInfo& info) {
-  Bytes data;
-  if (!get_bytes(info, 0, "sha256", "data", &data)) return Napi::Value();
-  uint8_t out[32];
-  sha256_any(*impl_of(info).single, data.data, data.length, out);
-  return hash_result(info, out);
+// The one-hash functions write into a 32-byte `out` that the JS wrapper
+// (kWrapperSource below) allocates; see there for why.
+bool get_out(const Napi::CallbackInfo& info, size_t i, const char* fn, Bytes* out) {
+  return get_bytes_exact(info, i, fn, "out", 32, out);
 }
 
-Napi::Value Sha256d(const Napi::CallbackInfo& info) {
-  Bytes data;
-  if (!get_bytes(info, 0, "sha256d", "data", &data)) return Napi::Value();
-  uint8_t out[32];
-  sha256d_any(*impl_of(info).single, data.data, data.length, out);
-  return hash_result(info, out);
+Napi::Value Sha256Into(const Napi::CallbackInfo& info) {
+  Bytes data, out;
+  if (!get_bytes(info, 0, "sha256", "data", &data) || !get_out(info, 1, "sha256", &out)) return Napi::Value();
+  uint8_t hash[32];
+  sha256_any(*impl_of(info).single, data.data, data.length, hash);
+  std::memcpy(const_cast<uint8_t*>(out.data), hash, 32);
+  return Napi::Value();
 }
 
-Napi::Value MerkleRoot(const Napi::CallbackInfo& info) {
-  Bytes leaf, branch;
-  if (!get_bytes_exact(info, 0, "merkleRoot", "leaf", 32, &leaf)) return Napi::Value();
-  if (!get_bytes(info, 1, "merkleRoot", "branch", &branch)) return Napi::Value();
+Napi::Value Sha256dInto(const Napi::CallbackInfo& info) {
+  Bytes data, out;
+  if (!get_bytes(info, 0, "sha256d", "data", &data) || !get_out(info, 1, "sha256d", &out)) return Napi::Value();
+  uint8_t hash[32];
+  sha256d_any(*impl_of(info).single, data.data, data.length, hash);
+  std::memcpy(const_cast<uint8_t*>(out.data), hash, 32);
+  return Napi::Value();
+}
+
+Napi::Value MerkleRootInto(const Napi::CallbackInfo& info) {
+  Bytes leaf, branch, out;
+  if (!get_bytes_exact(info, 0, "merkleRoot", "leaf", 32, &leaf) || !get_bytes(info, 1, "merkleRoot", "branch", &branch) ||
+      !get_out(info, 2, "merkleRoot", &out)) {
+    return Napi::Value();
+  }
   if (branch.length % 32 != 0) {
     throw_range(info, "merkleRoot: branch length " + std::to_string(branch.length) + " is not a multiple of 32");
     return Napi::Value();
@@ -223,7 +229,8 @@ Napi::Value MerkleRoot(const Napi::CallbackInfo& info) {
     k.sha256d64(h, node);
     std::memcpy(node, h, 32);
   }
-  return hash_result(info, node);
+  std::memcpy(const_cast<uint8_t*>(out.data), node, 32);
+  return Napi::Value();
 }
 
 Napi::Value CheckHeaders(const Napi::CallbackInfo& info) {
@@ -238,22 +245,14 @@ Napi::Value CheckHeaders(const Napi::CallbackInfo& info) {
     return Napi::Value();
   }
   const size_t n = headers.length / 80;
-  const std::string count = " for " + std::to_string(n) + " headers";
-  if (targets.length != 32 * n) {
-    throw_range(info, "checkHeaders: targets length " + std::to_string(targets.length) + " is not " +
-                          std::to_string(32 * n) + count);
+  const auto wrong_length = [&](const char* arg, size_t got, size_t want) {
+    throw_range(info, std::string("checkHeaders: ") + arg + " length " + std::to_string(got) + " is not " +
+                          std::to_string(want) + " for " + std::to_string(n) + " headers");
     return Napi::Value();
-  }
-  if (out_hashes.length != 32 * n) {
-    throw_range(info, "checkHeaders: outHashes length " + std::to_string(out_hashes.length) + " is not " +
-                          std::to_string(32 * n) + count);
-    return Napi::Value();
-  }
-  if (out_ok.length != n) {
-    throw_range(info, "checkHeaders: outOk length " + std::to_string(out_ok.length) + " is not " +
-                          std::to_string(n) + count);
-    return Napi::Value();
-  }
+  };
+  if (targets.length != 32 * n) return wrong_length("targets", targets.length, 32 * n);
+  if (out_hashes.length != 32 * n) return wrong_length("outHashes", out_hashes.length, 32 * n);
+  if (out_ok.length != n) return wrong_length("outOk", out_ok.length, n);
   // The kernels read a group of headers before writing its hashes, so an
   // output that overlaps an input would give wrong results: refuse it.
   if (!check_disjoint(info, fn, out_hashes, "outHashes", headers, "headers") ||
@@ -319,29 +318,66 @@ Napi::Value ScanNonces(const Napi::CallbackInfo& info) {
 // ---------------------------------------------------------------------------
 // Module
 
-Napi::Object make_impl(Napi::Env env, const Impl& impl) {
+// Why the one-hash functions are JS wrappers around native "into" calls:
+// a Buffer created from native code (napi_create_buffer_copy, or an
+// ArrayBuffer plus typed array) costs 400-600 ns on Node 20 (an off-heap
+// backing store and its GC bookkeeping each time; measured, see
+// docs/benchmarks.md), several times the hash itself. Buffer.allocUnsafe(32)
+// takes ~30 ns from Node's Buffer pool. So each sha256/sha256d/merkleRoot is
+// a two-line JS function that allocates the result there and lets the
+// native code write into it: one allocation per call, as before, just a
+// cheap one. The result is a pooled Buffer, like Buffer.from()'s.
+constexpr const char kWrapperSource[] = R"JS(
+(function makeImpl(name, raw) {
+  'use strict';
+  const alloc = Buffer.allocUnsafe;
+  const { sha256Into, sha256dInto, merkleRootInto } = raw;
+  return Object.freeze({
+    name,
+    sha256(data) { const out = alloc(32); sha256Into(data, out); return out; },
+    sha256d(data) { const out = alloc(32); sha256dInto(data, out); return out; },
+    merkleRoot(leaf, branch) { const out = alloc(32); merkleRootInto(leaf, branch, out); return out; },
+    checkHeaders: raw.checkHeaders,
+    scanNonces: raw.scanNonces,
+  });
+})
+)JS";
+
+Napi::Value make_impl(Napi::Env env, Napi::Function factory, const Impl& impl) {
   void* data = const_cast<Impl*>(&impl);
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("name", Napi::String::New(env, impl.name));
-  o.Set("sha256", Napi::Function::New<Sha256>(env, "sha256", data));
-  o.Set("sha256d", Napi::Function::New<Sha256d>(env, "sha256d", data));
-  o.Set("merkleRoot", Napi::Function::New<MerkleRoot>(env, "merkleRoot", data));
-  o.Set("checkHeaders", Napi::Function::New<CheckHeaders>(env, "checkHeaders", data));
-  o.Set("scanNonces", Napi::Function::New<ScanNonces>(env, "scanNonces", data));
-  o.Freeze();
-  return o;
+  Napi::Object raw = Napi::Object::New(env);
+  raw.Set("sha256Into", Napi::Function::New<Sha256Into>(env, "sha256Into", data));
+  raw.Set("sha256dInto", Napi::Function::New<Sha256dInto>(env, "sha256dInto", data));
+  raw.Set("merkleRootInto", Napi::Function::New<MerkleRootInto>(env, "merkleRootInto", data));
+  raw.Set("checkHeaders", Napi::Function::New<CheckHeaders>(env, "checkHeaders", data));
+  raw.Set("scanNonces", Napi::Function::New<ScanNonces>(env, "scanNonces", data));
+  return factory.Call({Napi::String::New(env, impl.name), raw});
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  const Napi::Value factory_value = env.RunScript(kWrapperSource);
+  if (env.IsExceptionPending() || !factory_value.IsFunction()) return exports;
+  const Napi::Function factory = factory_value.As<Napi::Function>();
   Napi::Object impls = Napi::Object::New(env);
-  impls.Set("generic", make_impl(env, kGeneric));
   const char* best = kGeneric.name;
+  bool ok = true;
+  auto add = [&](const Impl& impl) {
+    const Napi::Value v = make_impl(env, factory, impl);
+    if (env.IsExceptionPending() || v.IsEmpty()) {
+      ok = false;
+      return;
+    }
+    impls.Set(impl.name, v);
+  };
+  add(kGeneric);
 #if defined(HEADFRAME_X86)
-  // Preference, from the measurements in docs/benchmarks.md.
-  if (kCpu.avx2) impls.Set("avx2", make_impl(env, kAvx2)), best = kAvx2.name;
-  if (kCpu.shani) impls.Set("shani", make_impl(env, kShani)), best = kShani.name;
-  if (kCpu.avx512) impls.Set("avx512", make_impl(env, kAvx512)), best = kAvx512.name;
+  // Listed in order of preference; `best` is the last one the CPU has. The
+  // order comes from the measurements in docs/benchmarks.md.
+  if (kCpu.avx2) add(kAvx2), best = kAvx2.name;
+  if (kCpu.shani) add(kShani), best = kShani.name;
+  if (kCpu.avx512) add(kAvx512), best = kAvx512.name;
 #endif
+  if (!ok) return exports;
   impls.Freeze();
   Napi::Object cpu = Napi::Object::New(env);
   cpu.Set("shani", Napi::Boolean::New(env, kCpu.shani));

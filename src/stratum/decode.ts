@@ -43,10 +43,11 @@ export interface DecodeOptions {
   readonly maxParams?: number
 }
 
-/** A param that cannot be decoded; thrown and caught inside this module only. */
-class BadParam {
-  constructor(readonly message: string) {}
-}
+/**
+ * A param that cannot be decoded; thrown by the field readers and caught in
+ * `decodeRequest`, so it never leaves this module (the caller gets a value).
+ */
+class BadParam extends Error {}
 
 const NO_PARAMS: readonly unknown[] = Object.freeze([])
 const DECIMAL = /^(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/
@@ -56,8 +57,9 @@ const INTEGER_TEXT = /^-?\d+$/
 /** A value as it appears in an error message: strings quoted and cut at 40 characters. */
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
   if (value === undefined) return 'nothing'
-  if (value === null || typeof value !== 'object') return String(value)
+  if (value === null) return 'null'
   return Array.isArray(value) ? 'an array' : 'an object'
 }
 

@@ -1,0 +1,37 @@
+/**
+ * What a `Session` asks of the server that owns it. The server implements
+ * it; tests may implement it to drive a session alone.
+ */
+import type { Logger } from '../log.js'
+import type { StratumConfig } from '../config/index.js'
+import type { Job } from '../jobs/job-book.js'
+import type { ShareOutcome } from '../shares/validator.js'
+import type { RejectReason, SubmitRequest } from '../stratum/index.js'
+import type { Session, CloseReason } from './session.js'
+import type { WorkerName } from './worker-name.js'
+
+export type AcceptedOutcome = Extract<ShareOutcome, { ok: true }>
+
+export interface SessionHost {
+  readonly config: StratumConfig
+  readonly limits: StratumConfig['limits']
+  readonly log: Logger
+  /** The clock, in ms. */
+  now(): number
+  /** A unique extranonce1 (the resumed one when free); undefined when none is left. */
+  allocateExtranonce1(sessionId: string | undefined): Buffer | undefined
+  /** Undefined when allowed, else the refusal shown to the miner. */
+  authorize(name: WorkerName, password: string): string | undefined
+  workerAuthorized(session: Session, name: WorkerName): void
+  currentJob(): Job | undefined
+  /** The `mining.notify` line of a job, built once. */
+  notifyLine(job: Job): string
+  checkShare(share: SubmitRequest, session: Session, now: number): ShareOutcome
+  /** Resolves once the share is recorded (the ledger's commit); the miner is answered after. */
+  recordShare(session: Session, name: WorkerName, share: SubmitRequest, outcome: AcceptedOutcome, now: number): Promise<void>
+  shareRejected(session: Session, reason: RejectReason): void
+  /** Every submit, for the rate and invalid-ratio limits. */
+  submitRate(session: Session, accepted: boolean, now: number): void
+  countGarbage(): void
+  sessionClosed(session: Session, reason: CloseReason): void
+}

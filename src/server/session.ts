@@ -1,0 +1,409 @@
+/**
+ * One miner's connection: connected → subscribed → authorized.
+ *
+ * Requests are handled one at a time, in arrival order, and synchronously:
+ * state changes (subscribe, authorize, difficulty) take effect before the
+ * next pipelined request is looked at (Bitaxe sends configure, subscribe and
+ * authorize back to back). Only the *reply* to a submit may wait, for the
+ * share sink (the ledger) to commit the share; every outgoing line goes
+ * through one ordered queue, so replies and notifications reach the miner
+ * in the order they were produced even then.
+ *
+ * The session owns no timers: the server's tick drives timeouts and
+ * vardiff for every session at once.
+ */
+import type { Socket } from 'node:net'
+import type { Logger } from '../log.js'
+import {
+  LineFramer,
+  decodeRequest,
+  encodeConfigureResult,
+  encodeError,
+  encodeNotify,
+  encodeReject,
+  encodeResult,
+  encodeSetDifficulty,
+  encodeSetExtranonce,
+  encodeSubscribeResult,
+  looksLikeTlsHello,
+  type ConfigureRequest,
+  type JsonRpcId,
+  type StratumRequest,
+  type SubmitRequest,
+} from '../stratum/index.js'
+import { aliasId, MAX_JOB_ALIASES, type Job } from '../jobs/job-book.js'
+import type { ShareContext } from '../shares/validator.js'
+import { difficultyForTarget, leToBigInt } from '../shares/target.js'
+import type { SessionHost } from './session-host.js'
+import { parseWorkerName, type WorkerName } from './worker-name.js'
+import type { DifficultyControl } from './difficulty-control.js'
+
+export type SessionState = 'connected' | 'subscribed' | 'authorized'
+
+/** Why a session ended (logged, counted). */
+export type CloseReason =
+  | 'client-closed'
+  | 'line-too-long'
+  | 'tls-probe'
+  | 'auth-timeout'
+  | 'idle-timeout'
+  | 'slow-reader'
+  | 'garbage'
+  | 'auth-failures'
+  | 'banned'
+  | 'server-full'
+  | 'kicked'
+  | 'shutdown'
+  | 'socket-error'
+
+/** Most workers one connection may authorize (proxies authorize a few; floods many). */
+const MAX_WORKERS_PER_SESSION = 16
+/** Failed authorizations before the connection is closed. */
+const MAX_AUTH_FAILURES = 8
+/** Consecutive undecodable lines before the connection is closed. */
+const MAX_GARBAGE_LINES = 16
+/** Job ids whose sent difficulty a session remembers (the job book keeps 64 jobs). */
+const JOB_DIFFICULTY_MEMORY = 128
+
+/** One queued outgoing line; `line` undefined while its reply waits for the share sink. */
+interface Outgoing {
+  line: string | undefined
+}
+
+export class Session implements ShareContext {
+  readonly id: number
+  readonly address: string
+  readonly connectedAt: number
+  readonly log: Logger
+
+  extranonce1: Buffer = Buffer.alloc(0)
+  extranonce2Size: number
+  versionMask = 0
+  userAgent = ''
+  /** Miner asked for `mining.set_extranonce` (configure or extranonce.subscribe). */
+  extranonceSubscribed = false
+  lastLineAt: number
+  lastShareAt = 0
+  closed = false
+  closeReason: CloseReason | undefined
+
+  readonly workers = new Map<string, WorkerName>()
+  readonly counters = { accepted: 0, rejected: 0, acceptedDifficulty: 0, blocks: 0 }
+
+  private subscribed = false
+  private authFailures = 0
+  private garbageLines = 0
+  private readonly framer: LineFramer
+  private readonly out: Outgoing[] = []
+  private readonly jobDifficulty = new Map<string, number>()
+  private lastJob: Job | undefined
+  private aliasOf: { seq: number; next: number } = { seq: -1, next: 1 }
+  private firstChunk = true
+
+  constructor(
+    private readonly host: SessionHost,
+    private readonly socket: Socket,
+    id: number,
+    address: string,
+    readonly vardiff: DifficultyControl,
+    now: number,
+  ) {
+    this.id = id
+    this.address = address
+    this.connectedAt = now
+    this.lastLineAt = now
+    this.extranonce2Size = host.config.extranonce2_size
+    this.framer = new LineFramer({ maxLineBytes: host.config.max_line_bytes })
+    this.log = host.log.child({ session: id, address })
+    socket.setNoDelay(true)
+    socket.setKeepAlive(true, 60_000)
+    socket.on('data', (chunk: Buffer) => this.onData(chunk))
+    socket.on('error', (err) => {
+      this.log.debug({ err }, 'socket error')
+      this.close('socket-error')
+    })
+    socket.on('close', () => this.close('client-closed'))
+  }
+
+  get state(): SessionState {
+    if (!this.subscribed) return 'connected'
+    return this.workers.size > 0 ? 'authorized' : 'subscribed'
+  }
+
+  /** The difficulty in force now. */
+  get difficulty(): number {
+    return this.vardiff.difficulty
+  }
+
+  /** ShareContext: the difficulty in force when `jobId` was sent to this session. */
+  difficultyForJob(jobId: string): number | undefined {
+    return this.jobDifficulty.get(jobId)
+  }
+
+  /** Bytes waiting in the socket's write buffer. */
+  get writeBacklog(): number {
+    return this.socket.writableLength
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return
+    if (this.firstChunk) {
+      this.firstChunk = false
+      // bfgminer probes TLS on every connect, then reconnects speaking JSON.
+      if (looksLikeTlsHello(chunk)) return this.close('tls-probe')
+    }
+    const { lines, overflow } = this.framer.push(chunk)
+    const now = this.host.now()
+    if (lines.length > 0) this.lastLineAt = now
+    for (const line of lines) {
+      if (this.closed) return
+      this.handleLine(line, now)
+    }
+    if (overflow && !this.closed) {
+      this.send(encodeReject(null, 'line-too-long', `line longer than ${this.framer.maxLineBytes} bytes`))
+      this.closeAfterFlush('line-too-long')
+    }
+  }
+
+  private handleLine(line: string, now: number): void {
+    const decoded = decodeRequest(line)
+    if (!decoded.ok) {
+      this.host.countGarbage()
+      this.send(encodeError(decoded.id, decoded.error.code, decoded.error.message))
+      if (++this.garbageLines >= MAX_GARBAGE_LINES) this.closeAfterFlush('garbage')
+      return
+    }
+    this.garbageLines = 0
+    this.handleRequest(decoded.request, now)
+  }
+
+  private handleRequest(req: StratumRequest, now: number): void {
+    switch (req.kind) {
+      case 'configure':
+        return this.onConfigure(req)
+      case 'subscribe':
+        return this.onSubscribe(req.id, req.userAgent, req.sessionId)
+      case 'authorize':
+        return this.onAuthorize(req.id, req.user, req.password)
+      case 'submit':
+        return this.onSubmit(req, now)
+      case 'extranonce-subscribe':
+        this.extranonceSubscribed = true
+        return this.send(encodeResult(req.id, true))
+      case 'suggest-difficulty':
+        this.send(encodeResult(req.id, true))
+        return this.applyDifficulty(this.vardiff.suggest(req.difficulty, now))
+      case 'suggest-target': {
+        this.send(encodeResult(req.id, true))
+        const difficulty = difficultyForTarget(leToBigInt(Buffer.from(req.target).reverse()))
+        if (Number.isFinite(difficulty) && difficulty > 0) this.applyDifficulty(this.vardiff.suggest(difficulty, now))
+        return
+      }
+      case 'multi-version':
+        return this.send(encodeResult(req.id, true))
+      case 'get-transactions':
+        // bfgminer asks after every authorize; an empty list is a full answer.
+        return this.send(encodeResult(req.id, []))
+      case 'ping':
+        return this.send(encodeResult(req.id, 'pong'))
+      case 'response':
+        return // a miner's answer to our ping / get_version: nothing to do
+      case 'unknown':
+        return this.send(encodeReject(req.id, 'method-not-found', `method not found: ${req.method.slice(0, 64)}`))
+    }
+  }
+
+  /** BIP 310. Answer exactly the extensions asked for. */
+  private onConfigure(req: ConfigureRequest): void {
+    let versionRollingMask: number | undefined
+    if (req.versionRolling !== undefined) {
+      const granted = (this.host.config.version_mask & req.versionRolling.mask) >>> 0
+      // BIP 310: fewer bits than min-bit-count cannot serve the miner: refuse.
+      if (popcount(granted) >= req.versionRolling.minBitCount) {
+        versionRollingMask = granted
+        this.versionMask = granted
+      }
+    }
+    if (req.minimumDifficulty !== undefined && req.minimumDifficulty.value > 0) {
+      this.vardiff.suggest(req.minimumDifficulty.value, this.host.now())
+    }
+    if (req.subscribeExtranonce) this.extranonceSubscribed = true
+    this.send(
+      encodeConfigureResult(req.id, req.requested, {
+        ...(versionRollingMask !== undefined ? { versionRollingMask } : {}),
+        minimumDifficulty: req.minimumDifficulty !== undefined,
+        subscribeExtranonce: req.subscribeExtranonce,
+        info: req.info !== undefined,
+      }),
+    )
+  }
+
+  private onSubscribe(id: JsonRpcId, userAgent: string | undefined, sessionId: string | undefined): void {
+    if (userAgent !== undefined) this.userAgent = userAgent
+    if (!this.subscribed) {
+      const extranonce1 = this.host.allocateExtranonce1(sessionId)
+      if (extranonce1 === undefined) {
+        this.send(encodeError(id, 20, 'pool is full: no extranonce1 left'))
+        return this.closeAfterFlush('server-full')
+      }
+      this.extranonce1 = extranonce1
+      this.subscribed = true
+    }
+    const en1 = this.extranonce1.toString('hex')
+    this.send(encodeSubscribeResult(id, { subscriptionId: en1, extranonce1: en1, extranonce2Size: this.extranonce2Size }))
+    this.log.debug({ userAgent: this.userAgent, extranonce1: en1, resumed: sessionId === en1 }, 'subscribed')
+    if (this.workers.size > 0) this.startWork() // authorized before subscribing (tolerated)
+  }
+
+  private onAuthorize(id: JsonRpcId, user: string, password: string): void {
+    const name = parseWorkerName(user)
+    const refusal = name === undefined ? 'worker name must be account[.worker] of letters, digits and -_.@:' : this.host.authorize(name, password)
+    if (refusal !== undefined || name === undefined) {
+      this.send(encodeReject(id, 'unauthorized', refusal))
+      if (++this.authFailures >= MAX_AUTH_FAILURES) this.closeAfterFlush('auth-failures')
+      return
+    }
+    const first = this.workers.size === 0
+    if (!this.workers.has(name.full)) {
+      if (this.workers.size >= MAX_WORKERS_PER_SESSION) {
+        this.send(encodeReject(id, 'unauthorized', `at most ${MAX_WORKERS_PER_SESSION} workers per connection`))
+        return
+      }
+      this.workers.set(name.full, name)
+      this.host.workerAuthorized(this, name)
+    }
+    this.send(encodeResult(id, true))
+    this.log.debug({ worker: name.full }, 'authorized')
+    // Answer authorize before the first notify.
+    if (first && this.subscribed) this.startWork()
+  }
+
+  /** Difficulty and the current job, once subscribed and authorized. */
+  private startWork(): void {
+    this.send(encodeSetDifficulty(this.difficulty))
+    const job = this.host.currentJob()
+    if (job !== undefined) this.sendJob(job, this.host.notifyLine(job))
+  }
+
+  private onSubmit(req: SubmitRequest, now: number): void {
+    if (!this.subscribed) return this.rejectSubmit(req.id, 'not-subscribed', 'subscribe first')
+    const name = this.workers.get(req.worker)
+    if (name === undefined) return this.rejectSubmit(req.id, 'unauthorized', `worker ${req.worker.slice(0, 64)} is not authorized on this connection`)
+    const outcome = this.host.checkShare(req, this, now)
+    if (!outcome.ok) return this.rejectSubmit(req.id, outcome.reason, outcome.detail)
+    this.counters.accepted++
+    this.counters.acceptedDifficulty += outcome.difficulty
+    this.lastShareAt = now
+    if (outcome.block) this.counters.blocks++
+    // Hold the reply until the share sink has the share: "accepted" is
+    // never said of a share that was not recorded.
+    const slot: Outgoing = { line: undefined }
+    this.out.push(slot)
+    this.host.recordShare(this, name, req, outcome, now).then(
+      () => this.fill(slot, encodeResult(req.id, true)),
+      (err: unknown) => {
+        this.log.error({ err }, 'share could not be recorded')
+        this.fill(slot, encodeError(req.id, 20, 'share could not be recorded, resubmit'))
+      },
+    )
+    this.applyDifficulty(this.vardiff.recordShare(now, outcome.difficulty))
+    this.host.submitRate(this, true, now)
+  }
+
+  private rejectSubmit(id: JsonRpcId, reason: Parameters<typeof encodeReject>[1], detail: string): void {
+    this.counters.rejected++
+    this.send(encodeReject(id, reason, detail))
+    this.host.shareRejected(this, reason)
+    this.host.submitRate(this, false, this.host.now())
+  }
+
+  /**
+   * A vardiff decision: send the new difficulty, then the current job again
+   * under a fresh alias id, so shares of the earlier id are still judged by
+   * the difficulty they were found at.
+   */
+  applyDifficulty(changed: number | undefined): void {
+    if (changed === undefined || this.workers.size === 0 || !this.subscribed || this.closed) return
+    this.send(encodeSetDifficulty(changed))
+    const job = this.lastJob
+    if (job === undefined) return
+    if (this.aliasOf.seq !== job.seq) this.aliasOf = { seq: job.seq, next: 1 }
+    if (this.aliasOf.next > MAX_JOB_ALIASES) return this.sendJob(job, this.host.notifyLine(job))
+    const id = aliasId(job, this.aliasOf.next++)
+    this.rememberJob(id)
+    this.send(encodeNotify({ ...job.notify, jobId: id, cleanJobs: false }))
+  }
+
+  /** A new job (fan-out from the server): `line` is the notify built once for all sessions. */
+  sendJob(job: Job, line: string): void {
+    if (this.closed) return
+    this.lastJob = job
+    this.rememberJob(job.id)
+    this.send(line)
+  }
+
+  /** Pushes a new extranonce1 (proxy mode); miners without set_extranonce are asked to reconnect by the caller. */
+  setExtranonce(extranonce1: Buffer, extranonce2Size: number): void {
+    this.extranonce1 = extranonce1
+    this.extranonce2Size = extranonce2Size
+    this.send(encodeSetExtranonce(extranonce1, extranonce2Size))
+  }
+
+  /** Sends a line now, or queues it behind a reply still waiting for the share sink. */
+  send(line: string): void {
+    if (this.closed) return
+    if (this.out.length === 0) this.write(line)
+    else this.out.push({ line })
+  }
+
+  private fill(slot: Outgoing, line: string): void {
+    slot.line = line
+    while (this.out.length > 0 && this.out[0]?.line !== undefined) {
+      const next = this.out.shift() as Outgoing
+      if (!this.closed) this.write(next.line as string)
+    }
+  }
+
+  private write(line: string): void {
+    this.socket.write(line)
+    if (this.socket.writableLength > this.host.limits.max_write_buffer_bytes) this.close('slow-reader')
+  }
+
+  private rememberJob(id: string): void {
+    this.jobDifficulty.delete(id)
+    this.jobDifficulty.set(id, this.difficulty)
+    if (this.jobDifficulty.size > JOB_DIFFICULTY_MEMORY) this.jobDifficulty.delete(this.jobDifficulty.keys().next().value as string)
+  }
+
+  /** Closes once what was written is flushed (an error reply before a disconnect). */
+  closeAfterFlush(reason: CloseReason): void {
+    if (this.closed) return
+    this.markClosed(reason)
+    this.socket.end()
+    // A peer that never reads would hold the socket open: cut it after 5 s.
+    setTimeout(() => this.socket.destroy(), 5000).unref()
+  }
+
+  close(reason: CloseReason): void {
+    if (this.closed) return
+    this.markClosed(reason)
+    this.socket.destroy()
+  }
+
+  private markClosed(reason: CloseReason): void {
+    this.closed = true
+    this.closeReason = reason
+    this.out.length = 0
+    this.host.sessionClosed(this, reason)
+  }
+}
+
+function popcount(n: number): number {
+  let v = n >>> 0
+  let count = 0
+  while (v !== 0) {
+    v &= v - 1
+    count++
+  }
+  return count
+}

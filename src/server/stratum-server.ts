@@ -1,0 +1,435 @@
+/**
+ * The Stratum server: TCP (and TLS) listeners, one `Session` per
+ * connection, the job book, the share check, and the fan-out of new work.
+ *
+ * It implements `SessionHost`: sessions call back here for everything that
+ * is shared (extranonce1 values, authorization policy, jobs, the share
+ * check and recording, limits). One interval drives every session's
+ * timeouts and vardiff, so a session costs no timer of its own.
+ */
+import { EventEmitter } from 'node:events'
+import { createServer, type Server, type Socket } from 'node:net'
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls'
+import { readFileSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import type { StratumConfig } from '../config/index.js'
+import { ListenError } from '../errors.js'
+import type { Logger } from '../log.js'
+import { JobBook, type Job } from '../jobs/job-book.js'
+import type { JobSource } from '../jobs/job-source.js'
+import type { BlockCandidate, BlockSubmitResult, Work } from '../jobs/work.js'
+import type { Hasher } from '../shares/hasher.js'
+import { ShareValidator, blockCandidate, type ShareOutcome } from '../shares/validator.js'
+import { encodeNotify, type RejectReason, type SubmitRequest } from '../stratum/index.js'
+import { AccessControl, normalizeAddress, type RefusalReason } from './access-control.js'
+import type { DifficultyControl } from './difficulty-control.js'
+import { ExtranonceAllocator } from './extranonce-allocator.js'
+import { Session, type CloseReason } from './session.js'
+import type { AcceptedOutcome, SessionHost } from './session-host.js'
+import { SubmitLimiter } from './submit-limits.js'
+import type { WorkerName } from './worker-name.js'
+
+/** An accepted share, as the ledger records it. */
+export interface ShareRecord {
+  /** ms since the epoch. */
+  readonly time: number
+  readonly account: string
+  readonly worker: string
+  /** The difficulty credited. */
+  readonly difficulty: number
+  readonly jobId: string
+  readonly height: number | undefined
+  readonly block: boolean
+  readonly session: number
+  readonly source: string
+}
+
+/** Where accepted shares go (the ledger). A share is answered "accepted" only once `record` resolves. */
+export interface ShareSink {
+  record(share: ShareRecord): Promise<void>
+}
+
+export interface StratumServerOptions {
+  readonly config: StratumConfig
+  readonly hasher: Hasher
+  readonly log: Logger
+  /** A difficulty controller for a new session (vardiff or fixed). */
+  readonly difficulty: (now: number) => DifficultyControl
+  readonly shareSink?: ShareSink
+  /** ms clock; tests move it. */
+  readonly clock?: () => number
+  /** Tick period for timeouts and vardiff (ms). */
+  readonly tickMs?: number
+  /** Jobs remembered for late shares. */
+  readonly jobMemory?: number
+}
+
+/** Per-worker numbers for stats. */
+export interface WorkerStats {
+  readonly account: string
+  readonly worker: string
+  sessions: number
+  accepted: number
+  acceptedDifficulty: number
+  rejected: Partial<Record<RejectReason, number>>
+  lastShareAt: number
+  blocks: number
+}
+
+export interface ServerCounters {
+  connections: number
+  refused: Partial<Record<RefusalReason, number>>
+  closed: Partial<Record<CloseReason, number>>
+  accepted: number
+  acceptedDifficulty: number
+  rejected: Partial<Record<RejectReason, number>>
+  garbageLines: number
+  blocksFound: number
+  blocksAccepted: number
+  blocksRejected: number
+  bans: number
+}
+
+/** A refusal is logged at most once per address and reason per minute. */
+const REFUSAL_LOG_INTERVAL_MS = 60_000
+/** Idle worker stats are forgotten after a day. */
+const WORKER_STATS_TTL_MS = 86_400_000
+
+export class StratumServer extends EventEmitter implements SessionHost {
+  readonly config: StratumConfig
+  readonly limits: StratumConfig['limits']
+  readonly log: Logger
+  readonly book: JobBook
+  readonly sessions = new Set<Session>()
+  readonly workers = new Map<string, WorkerStats>()
+  readonly access: AccessControl
+  readonly counters: ServerCounters = {
+    connections: 0,
+    refused: {},
+    closed: {},
+    accepted: 0,
+    acceptedDifficulty: 0,
+    rejected: {},
+    garbageLines: 0,
+    blocksFound: 0,
+    blocksAccepted: 0,
+    blocksRejected: 0,
+    bans: 0,
+  }
+
+  private readonly hasher: Hasher
+  private readonly validator: ShareValidator
+  private readonly allocator: ExtranonceAllocator
+  private readonly clock: () => number
+  private readonly makeDifficulty: (now: number) => DifficultyControl
+  private readonly sink: ShareSink | undefined
+  private readonly limiters = new Map<Session, SubmitLimiter>()
+  private readonly refusalLogged = new Map<string, number>()
+  private readonly notifyLines = new WeakMap<Job, string>()
+  private readonly servers: (Server | TlsServer)[] = []
+  private source: JobSource | undefined
+  private unsubscribe: (() => void) | undefined
+  private ticker: NodeJS.Timeout | undefined
+  private nextSessionId = 1
+  private lastHousekeeping = 0
+
+  constructor(private readonly options: StratumServerOptions) {
+    super()
+    this.config = options.config
+    this.limits = options.config.limits
+    this.log = options.log.child({ component: 'stratum' })
+    this.hasher = options.hasher
+    this.clock = options.clock ?? Date.now
+    this.book = new JobBook(options.jobMemory ?? 64)
+    this.validator = new ShareValidator(this.hasher, this.book)
+    this.allocator = new ExtranonceAllocator(options.config.extranonce1_size)
+    this.access = new AccessControl(options.config.limits)
+    this.makeDifficulty = options.difficulty
+    this.sink = options.shareSink
+  }
+
+  now(): number {
+    return this.clock()
+  }
+
+  /** Starts the listeners; resolves with the ports bound (useful with port 0). */
+  async listen(): Promise<{ port: number; tlsPort: number | undefined }> {
+    const plain = createServer({ noDelay: true }, (socket) => this.accept(socket, false))
+    const port = await this.bind(plain, this.config.port, 'stratum')
+    let tlsPort: number | undefined
+    if (this.config.tls.port !== 0) {
+      let cert: Buffer
+      let key: Buffer
+      try {
+        cert = readFileSync(this.config.tls.cert)
+        key = readFileSync(this.config.tls.key)
+      } catch (err) {
+        await this.close()
+        throw new ListenError('HF_STRATUM_TLS', `cannot read the TLS certificate or key: ${(err as Error).message}`, { cause: err })
+      }
+      let secure: TlsServer
+      try {
+        secure = createTlsServer({ cert, key }, (socket) => this.accept(socket, true))
+      } catch (err) {
+        await this.close()
+        throw new ListenError('HF_STRATUM_TLS', `the TLS certificate or key is not usable: ${(err as Error).message}`, { cause: err })
+      }
+      // A failed handshake is the client's problem, never the process's.
+      secure.on('tlsClientError', (err) => this.log.debug({ err }, 'TLS handshake failed'))
+      tlsPort = await this.bind(secure, this.config.tls.port, 'stratum+ssl')
+    }
+    this.ticker = setInterval(() => this.tick(), this.options.tickMs ?? 1000)
+    this.ticker.unref()
+    return { port, tlsPort }
+  }
+
+  private bind(server: Server | TlsServer, port: number, what: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => {
+        reject(new ListenError('HF_STRATUM_LISTEN', `${what} cannot listen on ${this.config.host}:${port}: ${err.message}`, { cause: err }))
+      }
+      server.once('error', onError)
+      server.listen({ host: this.config.host, port, backlog: 4096 }, () => {
+        server.off('error', onError)
+        server.on('error', (err) => this.log.error({ err }, `${what} listener error`))
+        this.servers.push(server)
+        const bound = (server.address() as AddressInfo).port
+        this.log.info({ host: this.config.host, port: bound }, `${what} listening`)
+        resolve(bound)
+      })
+    })
+  }
+
+  /** Takes work from a source from now on (replacing any earlier one). */
+  attachSource(source: JobSource): void {
+    this.unsubscribe?.()
+    this.source = source
+    this.unsubscribe = source.onWork((work) => this.pushWork(work))
+    const current = source.current()
+    if (current !== undefined) this.pushWork(current)
+  }
+
+  /** New work: a job for the book and a `mining.notify` to every authorized session. */
+  pushWork(work: Work): Job {
+    const job = this.book.add(work, this.now())
+    const line = this.notifyLine(job)
+    let sent = 0
+    for (const session of this.sessions) {
+      if (session.state === 'authorized') {
+        session.sendJob(job, line)
+        sent++
+      }
+    }
+    this.log.debug({ job: job.id, height: work.height, clean: work.cleanJobs, sessions: sent }, 'new job')
+    this.emit('job', job, sent)
+    return job
+  }
+
+  currentJob(): Job | undefined {
+    return this.book.current()
+  }
+
+  notifyLine(job: Job): string {
+    let line = this.notifyLines.get(job)
+    if (line === undefined) {
+      line = encodeNotify({ ...job.notify, jobId: job.id, cleanJobs: job.work.cleanJobs })
+      this.notifyLines.set(job, line)
+    }
+    return line
+  }
+
+  private accept(socket: Socket, tls: boolean): void {
+    const address = normalizeAddress(socket.remoteAddress)
+    const now = this.now()
+    const refusal = this.access.admit(address, now)
+    if (refusal !== undefined) {
+      this.counters.refused[refusal] = (this.counters.refused[refusal] ?? 0) + 1
+      this.logRefusal(address, refusal, now)
+      socket.on('error', () => {})
+      socket.destroy()
+      return
+    }
+    this.counters.connections++
+    const session = new Session(this, socket, this.nextSessionId++, address, this.makeDifficulty(now), now)
+    this.sessions.add(session)
+    this.limiters.set(session, new SubmitLimiter(this.limits, now))
+    session.log.debug({ tls }, 'connected')
+  }
+
+  private logRefusal(address: string, reason: RefusalReason, now: number): void {
+    const key = `${address} ${reason}`
+    const last = this.refusalLogged.get(key)
+    if (last !== undefined && now - last < REFUSAL_LOG_INTERVAL_MS) return
+    this.refusalLogged.set(key, now)
+    this.log.warn({ address, reason }, `connection refused: ${reason}`)
+  }
+
+  allocateExtranonce1(sessionId: string | undefined): Buffer | undefined {
+    return this.allocator.allocate(sessionId)
+  }
+
+  authorize(name: WorkerName, password: string): string | undefined {
+    const auth = this.config.auth
+    if (auth.mode === 'allowlist' && !auth.accounts.includes(name.account)) return `account ${name.account} is not allowed on this pool`
+    if (auth.mode === 'password' && password !== auth.password) return 'wrong password'
+    return undefined
+  }
+
+  workerAuthorized(_session: Session, name: WorkerName): void {
+    const stats = this.workerStats(name)
+    stats.sessions++
+  }
+
+  private workerStats(name: WorkerName): WorkerStats {
+    let stats = this.workers.get(name.full)
+    if (stats === undefined) {
+      stats = { account: name.account, worker: name.worker, sessions: 0, accepted: 0, acceptedDifficulty: 0, rejected: {}, lastShareAt: 0, blocks: 0 }
+      this.workers.set(name.full, stats)
+    }
+    return stats
+  }
+
+  checkShare(share: SubmitRequest, session: Session, now: number): ShareOutcome {
+    const outcome = this.validator.check(share, session, Math.floor(now / 1000))
+    if (outcome.ok && outcome.block) {
+      // Hand the block over at once, before the share is recorded or answered.
+      const name = session.workers.get(share.worker)
+      this.submitBlock(blockCandidate(outcome, name?.account ?? '', name?.worker ?? ''))
+    }
+    return outcome
+  }
+
+  private submitBlock(candidate: BlockCandidate): void {
+    this.counters.blocksFound++
+    const hash = Buffer.from(candidate.hash).reverse().toString('hex')
+    this.log.info({ hash, height: candidate.work.height, account: candidate.account, worker: candidate.worker }, 'block found')
+    const source = this.source
+    const done = (result: BlockSubmitResult): void => {
+      if (result.accepted) this.counters.blocksAccepted++
+      else this.counters.blocksRejected++
+      this.log[result.accepted ? 'info' : 'error']({ hash, result }, result.accepted ? 'block accepted' : 'block rejected')
+      this.emit('block', candidate, result)
+    }
+    if (source === undefined) return done({ accepted: false, reason: 'no job source attached' })
+    source.submitBlock(candidate).then(done, (err: unknown) => done({ accepted: false, reason: `submit failed: ${String(err)}` }))
+  }
+
+  async recordShare(session: Session, name: WorkerName, share: SubmitRequest, outcome: AcceptedOutcome, now: number): Promise<void> {
+    const record: ShareRecord = {
+      time: now,
+      account: name.account,
+      worker: name.worker,
+      difficulty: outcome.difficulty,
+      jobId: share.jobId,
+      height: outcome.job.work.height,
+      block: outcome.block,
+      session: session.id,
+      source: outcome.job.work.source,
+    }
+    if (this.sink !== undefined) await this.sink.record(record)
+    this.counters.accepted++
+    this.counters.acceptedDifficulty += outcome.difficulty
+    const stats = this.workerStats(name)
+    stats.accepted++
+    stats.acceptedDifficulty += outcome.difficulty
+    stats.lastShareAt = now
+    if (outcome.block) stats.blocks++
+    this.emit('share', record)
+  }
+
+  shareRejected(session: Session, reason: RejectReason): void {
+    this.counters.rejected[reason] = (this.counters.rejected[reason] ?? 0) + 1
+    for (const name of session.workers.values()) {
+      const stats = this.workers.get(name.full)
+      if (stats !== undefined) stats.rejected[reason] = (stats.rejected[reason] ?? 0) + 1
+      break // the first worker of the session carries its connection-level rejects
+    }
+  }
+
+  submitRate(session: Session, accepted: boolean, now: number): void {
+    const verdict = this.limiters.get(session)?.observe(accepted, now)
+    if (verdict === undefined || verdict === 'ok') return
+    if (verdict === 'too-fast') {
+      const raised = session.vardiff.suggest(session.difficulty * 4, now)
+      if (raised !== undefined) {
+        session.log.warn({ difficulty: raised }, 'submitting too fast: difficulty raised')
+        session.applyDifficulty(raised)
+        return
+      }
+    }
+    this.banSession(session, verdict, now)
+  }
+
+  private banSession(session: Session, why: string, now: number): void {
+    if (this.access.ban(session.address, now)) {
+      this.counters.bans++
+      session.log.warn({ reason: why, seconds: this.limits.ban_seconds }, 'address banned')
+    } else {
+      session.log.warn({ reason: why }, 'trusted address over a limit: session closed, not banned')
+    }
+    session.close('banned')
+  }
+
+  countGarbage(): void {
+    this.counters.garbageLines++
+  }
+
+  sessionClosed(session: Session, reason: CloseReason): void {
+    if (!this.sessions.delete(session)) return
+    this.limiters.delete(session)
+    this.access.release(session.address)
+    if (session.extranonce1.length > 0) this.allocator.release(session.extranonce1)
+    for (const name of session.workers.values()) {
+      const stats = this.workers.get(name.full)
+      if (stats !== undefined) stats.sessions--
+    }
+    this.counters.closed[reason] = (this.counters.closed[reason] ?? 0) + 1
+    session.log.debug({ reason, accepted: session.counters.accepted, rejected: session.counters.rejected }, 'disconnected')
+  }
+
+  /** Timeouts and vardiff for every session; housekeeping once a minute. */
+  tick(): void {
+    const now = this.now()
+    const { auth_timeout_s, idle_timeout_s } = this.limits
+    for (const session of this.sessions) {
+      if (session.state !== 'authorized' && now - session.connectedAt >= auth_timeout_s * 1000) session.close('auth-timeout')
+      else if (now - session.lastLineAt >= idle_timeout_s * 1000) session.close('idle-timeout')
+      else if (session.state === 'authorized') session.applyDifficulty(session.vardiff.tick(now))
+    }
+    if (now - this.lastHousekeeping >= 60_000) {
+      this.lastHousekeeping = now
+      for (const [key, at] of this.refusalLogged) if (now - at >= REFUSAL_LOG_INTERVAL_MS) this.refusalLogged.delete(key)
+      for (const [key, stats] of this.workers) {
+        if (stats.sessions <= 0 && now - stats.lastShareAt >= WORKER_STATS_TTL_MS) this.workers.delete(key)
+      }
+    }
+  }
+
+  /** Disconnects every session of `worker` (admin). Returns how many. */
+  kick(workerFull: string): number {
+    let n = 0
+    for (const session of this.sessions) {
+      if (session.workers.has(workerFull)) {
+        session.close('kicked')
+        n++
+      }
+    }
+    return n
+  }
+
+  /** Sessions by state. */
+  sessionStates(): Record<'connected' | 'subscribed' | 'authorized', number> {
+    const out = { connected: 0, subscribed: 0, authorized: 0 }
+    for (const s of this.sessions) out[s.state]++
+    return out
+  }
+
+  /** Stops listening and closes every session. */
+  async close(): Promise<void> {
+    if (this.ticker !== undefined) clearInterval(this.ticker)
+    this.unsubscribe?.()
+    for (const session of this.sessions) session.close('shutdown')
+    await Promise.all(this.servers.map((l) => new Promise<void>((resolve) => l.close(() => resolve()))))
+    this.servers.length = 0
+  }
+}

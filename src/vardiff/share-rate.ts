@@ -1,0 +1,111 @@
+/**
+ * A miner's work rate estimated from its shares, with old evidence fading.
+ *
+ * A miner hashing H hash/s finds shares of difficulty d at rate
+ * `H / (d * 2^32)` per second. With the difficulty changing over time, the
+ * maximum-likelihood estimate of the work rate `r = H / 2^32` is
+ *
+ *     r = (number of shares) / (integral of dt / d(t))
+ *
+ * i.e. a share count divided by an "exposure" that knows at which
+ * difficulty every second was mined. Unlike the plain sum-of-difficulty
+ * over time, this keeps the statistical weight of the many cheap shares a
+ * miner sent before its difficulty went up: 20 shares found in 0.1 s at
+ * difficulty 1024 say as much about the hashrate as 20 shares found in
+ * 200 s at difficulty 2 million.
+ *
+ * Both sums decay exponentially with time constant `tau`, like ckpool's
+ * decaying "diff shares per second" (`decay_time` in ckpool's stratifier):
+ * evidence older than a few tau no longer matters, so a miner that slows
+ * down or stops is seen to. `tau = Infinity` keeps everything (a plain
+ * window).
+ *
+ * Counts are "shares at the difficulty in force": a share found at an older
+ * difficulty (its job predates a change) counts `its difficulty / current`.
+ */
+export class ShareRate {
+  /** Decayed count of shares, each weighted `share difficulty / difficulty in force`. */
+  #count = 0
+  /** Decayed integral of dt / d(t), seconds per difficulty unit. */
+  #exposure = 0
+  /** Decayed elapsed seconds (the same integral without 1/d). */
+  #span = 0
+  /** Time (ms) the sums are decayed to. */
+  #at: number
+  readonly #tau: number
+
+  /**
+   * @param tau decay time constant in seconds (`Infinity`: no decay)
+   * @param now start of observation, ms
+   */
+  constructor(tau: number, now: number) {
+    this.#tau = tau
+    this.#at = now
+  }
+
+  /**
+   * Moves to `now`, accruing exposure at `difficulty` (the difficulty in
+   * force since the last call). A clock that went backwards accrues nothing.
+   */
+  advance(now: number, difficulty: number): void {
+    const dt = (now - this.#at) / 1000
+    if (!(dt > 0)) return
+    this.#at = now
+    if (this.#tau === Infinity) {
+      this.#exposure += dt / difficulty
+      this.#span += dt
+      return
+    }
+    const keep = Math.exp(-dt / this.#tau)
+    // Integral over the last dt seconds of e^(-age/tau) ds = tau (1 - keep).
+    const fresh = this.#tau * (1 - keep)
+    this.#count *= keep
+    this.#exposure = this.#exposure * keep + fresh / difficulty
+    this.#span = this.#span * keep + fresh
+  }
+
+  /** One share, weighted `shareDifficulty / difficulty in force` (call `advance` first). */
+  add(weight: number): void {
+    this.#count += weight
+  }
+
+  /** Replaces this estimate by `other`'s evidence (same clock position), e.g. after a step change. */
+  copyFrom(other: ShareRate): void {
+    this.#count = other.#count
+    this.#exposure = other.#exposure
+    this.#span = other.#span
+    this.#at = other.#at
+  }
+
+  /** Forgets everything; observation restarts at `now`. */
+  reset(now: number): void {
+    this.#count = 0
+    this.#exposure = 0
+    this.#span = 0
+    this.#at = now
+  }
+
+  /** Weighted share count (decayed). */
+  get count(): number {
+    return this.#count
+  }
+
+  /** Seconds observed (decayed). */
+  get span(): number {
+    return this.#span
+  }
+
+  /**
+   * Shares expected at `difficulty` over the observed time if the miner were
+   * exactly on a `targetInterval`-second target: `exposure * difficulty / target`.
+   * Comparing `count` with this says whether the miner is on target.
+   */
+  expectedAtTarget(difficulty: number, targetInterval: number): number {
+    return (this.#exposure * difficulty) / targetInterval
+  }
+
+  /** Work rate in difficulty-1 shares per second (`hashrate / 2^32`); 0 before any exposure. */
+  get workRate(): number {
+    return this.#exposure > 0 ? this.#count / this.#exposure : 0
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * Per-session variable difficulty: keeps one miner near one share every
+ * `targetInterval` seconds, whatever its hashrate (1 MH/s CPU to 1 PH/s).
+ *
+ * Pure and clock-free: every call takes `now` (ms) from the session, there
+ * are no timers and no I/O, so tests drive it with simulated time.
+ *
+ * The algorithm (docs/vardiff.md has the derivation and the measured numbers):
+ *
+ * 1. Estimate. `ShareRate` keeps a time-decayed maximum-likelihood estimate
+ *    of the miner's work rate (tau = 10 windows), as ckpool's decaying
+ *    vardiff does; it is not reset when the difficulty changes (the
+ *    hashrate did not change), so the estimate keeps getting more precise.
+ * 2. Regular check, once per window (`retargetInterval`): change only when
+ *    the estimated interval is outside the dead band (`variance`) AND the
+ *    share count is significantly off target (Poisson, z >= 2). The band
+ *    keeps a steady miner still; the significance test stops the first
+ *    windows of a session (few shares, large noise) from moving it on noise.
+ *    The new difficulty is the estimate itself, so one change lands.
+ * 3. Too fast: a window ends early once `retargetShares` shares arrived in
+ *    it. Such a burst is a new regime (start-up, a step up in hashrate), so
+ *    older, slower evidence is dropped and the window's rate alone is used.
+ * 4. Too slow before the first share: a session that has never sent a share
+ *    gives no rate to estimate, only silence. The difficulty is divided by 8
+ *    after every two target intervals of silence (overshooting downwards is
+ *    cheap: the flood that follows ends a window early within seconds).
+ *    After that, silence simply lowers the decayed estimate and the regular
+ *    check lowers the difficulty.
+ *
+ * Values are clamped to `[floor, maxDifficulty]`, where the floor is
+ * `minDifficulty` raised by a miner's suggestion, and rounded to three
+ * significant figures (`niceDifficulty`).
+ */
+import { resolveVardiffOptions, type VardiffOptions } from './options.js'
+import { lowZ, highZ } from './poisson.js'
+import { clamp, niceDifficulty } from './rounding.js'
+import { ShareRate } from './share-rate.js'
+
+/**
+ * Decay time constant of the rate estimate, in windows. Ten windows (10 min
+ * by default) hold ~2 * 600 / 10 = 120 shares' worth of evidence at the
+ * target: a +-9 % estimate, so noise alone almost never leaves a +-30 % band,
+ * while a stopped miner is seen within a few windows.
+ */
+const DECAY_WINDOWS = 10
+/** z-score a share count must reach before a regular change (Poisson tail ~2 %). */
+const SIGNIFICANCE = 2
+/** Before the first share: target intervals of silence per downward probe. */
+const PROBE_INTERVALS = 2
+/** Before the first share: factor of each downward probe. */
+const PROBE_FACTOR = 8
+
+/** 2^32: hashes per difficulty-1 share. */
+const HASHES_PER_SHARE = 4294967296
+
+/**
+ * One session's difficulty controller. Each method returns the new
+ * difficulty when it changed (send `mining.set_difficulty` and a fresh job),
+ * else `undefined`.
+ *
+ * @example
+ * const vardiff = new Vardiff({ targetInterval: 10 }, Date.now())
+ * // every accepted share, with the difficulty its job was sent at:
+ * const changed = vardiff.recordShare(Date.now(), shareDifficulty)
+ * // from the server's periodic timer (every 1-5 s):
+ * const changed2 = vardiff.tick(Date.now())
+ */
+export class Vardiff {
+  /** The validated, frozen options this session runs with. */
+  readonly options: Readonly<VardiffOptions>
+  #difficulty: number
+  #floor: number
+  /** Long-memory estimate, the basis of every regular decision. */
+  readonly #rate: ShareRate
+  /** Shares of the current window only, for the early end. */
+  readonly #window: ShareRate
+  #windowStart: number
+  #lastChange: number
+  /** Latest `now` seen: a clock that steps back is held, not followed. */
+  #now: number
+  /** Whether any share was ever recorded. */
+  #observed = false
+  readonly #windowMs: number
+  readonly #probeMs: number
+
+  /**
+   * @param options overrides of `defaultVardiffOptions`; validated here
+   *   (throws `ConfigError` `HF_CONFIG_INVALID` listing every problem)
+   * @param now ms: when the session starts (its first job is sent)
+   */
+  constructor(options: Partial<VardiffOptions>, now: number) {
+    this.options = resolveVardiffOptions(options)
+    if (!Number.isFinite(now)) throw new RangeError(`Vardiff: now must be a finite number of ms, got ${now}`)
+    const o = this.options
+    this.#difficulty = o.fixedDifficulty ?? o.startDifficulty
+    this.#floor = o.minDifficulty
+    this.#rate = new ShareRate(DECAY_WINDOWS * o.retargetInterval, now)
+    this.#window = new ShareRate(Infinity, now)
+    this.#windowStart = now
+    this.#lastChange = now
+    this.#now = now
+    this.#windowMs = o.retargetInterval * 1000
+    this.#probeMs = PROBE_INTERVALS * o.targetInterval * 1000
+  }
+
+  /** The difficulty in force: send it with the session's first job. */
+  get difficulty(): number {
+    return this.#difficulty
+  }
+
+  /** The lowest difficulty vardiff may assign now: `minDifficulty` raised by the miner's suggestion. */
+  get floor(): number {
+    return this.#floor
+  }
+
+  /** True when the difficulty is fixed (`fixedDifficulty` set): vardiff off. */
+  get fixed(): boolean {
+    return this.options.fixedDifficulty !== undefined
+  }
+
+  /**
+   * An accepted share (also a stale one: it was real work) found at
+   * `difficulty`, the difficulty in force when its job was sent to this
+   * session. Shares that did not meet their difficulty must not be recorded.
+   * A non-positive or non-finite difficulty carries no work and is ignored.
+   */
+  recordShare(now: number, difficulty: number): number | undefined {
+    const t = this.#advance(now)
+    if (t === undefined || !(difficulty > 0 && Number.isFinite(difficulty))) return undefined
+    const weight = difficulty / this.#difficulty
+    this.#rate.add(weight)
+    this.#window.add(weight)
+    this.#observed = true
+    if (this.fixed) return undefined
+    if (this.#window.count >= this.options.retargetShares) return this.#endWindow(t, true)
+    if (t - this.#windowStart >= this.#windowMs) return this.#endWindow(t, false)
+    return undefined
+  }
+
+  /**
+   * The periodic check without a share: call it from a timer every few
+   * seconds (1-5 s; anything well under `retargetInterval`). This is how a
+   * silent or far too slow miner gets a lower difficulty.
+   */
+  tick(now: number): number | undefined {
+    const t = this.#advance(now)
+    if (t === undefined || this.fixed) return undefined
+    if (!this.#observed) return t - this.#lastChange >= this.#probeMs ? this.#change(t, this.#difficulty / PROBE_FACTOR) : undefined
+    if (t - this.#windowStart >= this.#windowMs) return this.#endWindow(t, false)
+    return undefined
+  }
+
+  /**
+   * A miner's `mining.suggest_difficulty` (or BIP 310 `minimum-difficulty`):
+   * a floor, clamped to `[minDifficulty, maxDifficulty]`. The difficulty is
+   * raised to the floor when below it; before the first share it is set to
+   * the floor outright (the miner knows its hashrate better than our start
+   * difficulty does). Ignored when the difficulty is fixed or the value is
+   * not a positive finite number.
+   */
+  suggest(difficulty: number, now: number): number | undefined {
+    const t = this.#advance(now)
+    if (t === undefined || this.fixed || !(difficulty > 0 && Number.isFinite(difficulty))) return undefined
+    this.#floor = clamp(difficulty, this.options.minDifficulty, this.options.maxDifficulty)
+    const next = this.#observed ? Math.max(this.#difficulty, this.#floor) : this.#floor
+    return this.#set(t, next)
+  }
+
+  /** Estimated hashrate in hash/s (time-decayed over ~10 windows); 0 before the first share. */
+  estimatedHashrate(now: number): number {
+    this.#advance(now)
+    return this.#rate.workRate * HASHES_PER_SHARE
+  }
+
+  /** Moves the estimates to `now`; undefined when `now` is not a number. */
+  #advance(now: number): number | undefined {
+    if (!Number.isFinite(now)) return undefined
+    const t = Math.max(now, this.#now)
+    this.#now = t
+    this.#rate.advance(t, this.#difficulty)
+    this.#window.advance(t, this.#difficulty)
+    return t
+  }
+
+  /** A window is over (time, or `early`: enough shares): judge the rate. */
+  #endWindow(t: number, early: boolean): number | undefined {
+    // Ending early means a burst far above the target: a new regime
+    // (start-up, or a step up in hashrate). Slower history would only drag
+    // the estimate down, so this window's own rate replaces it.
+    if (early) this.#rate.copyFrom(this.#window)
+    this.#window.reset(t)
+    this.#windowStart = t
+    const o = this.options
+    const count = this.#rate.count
+    const expected = this.#rate.expectedAtTarget(this.#difficulty, o.targetInterval)
+    if (!(expected > 0)) return undefined
+    // q: how many times too fast the miner is, i.e. ideal / current difficulty.
+    const q = count / expected
+    const tooFast = q > 1 / (1 - o.variance) && highZ(count, expected) >= SIGNIFICANCE
+    const tooSlow = q < 1 / (1 + o.variance) && lowZ(count, expected) >= SIGNIFICANCE
+    if (!tooFast && !tooSlow) return undefined
+    return this.#change(t, q * this.#difficulty)
+  }
+
+  /** Retargets to `wanted`, rounded and clamped. */
+  #change(t: number, wanted: number): number | undefined {
+    return this.#set(t, clamp(niceDifficulty(wanted), this.#floor, this.options.maxDifficulty))
+  }
+
+  #set(t: number, next: number): number | undefined {
+    if (next === this.#difficulty) return undefined
+    this.#difficulty = next
+    this.#lastChange = t
+    this.#window.reset(t)
+    this.#windowStart = t
+    return next
+  }
+}

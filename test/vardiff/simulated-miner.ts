@@ -1,0 +1,149 @@
+/**
+ * A simulated miner for vardiff tests and `scripts/sim-vardiff.ts`: shares
+ * arrive as a Poisson process (exponential gaps with mean
+ * `difficulty * 2^32 / hashrate`), time is simulated (no sleeping), and the
+ * randomness comes from a small seeded PRNG, so every run is reproducible
+ * and a test never flakes.
+ *
+ * The session's part is played here too: a periodic `tick`, and a new
+ * difficulty reaching the miner `latencyMs` after vardiff chose it (until
+ * then its shares still carry the old difficulty, as with cgminer, which
+ * applies a difficulty from the next job).
+ */
+import { Vardiff, type VardiffOptions } from '../../src/vardiff/index.js'
+
+/** Hashes per difficulty-1 share. */
+export const TWO_32 = 4294967296
+
+/** mulberry32: a 32-bit seeded PRNG (public domain, Tommy Ettinger). Returns floats in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** The difficulty at which a miner of `hashrate` H/s finds one share per `targetInterval` s. */
+export function idealDifficulty(hashrate: number, targetInterval: number): number {
+  return (hashrate * targetInterval) / TWO_32
+}
+
+/** From `at` seconds on, the miner hashes at `hashrate` H/s (0: idle). */
+export interface Phase {
+  readonly at: number
+  readonly hashrate: number
+}
+
+export interface SimulationOptions {
+  /** Vardiff options (defaults for the rest). */
+  readonly vardiff?: Partial<VardiffOptions>
+  /** Constant hashrate (H/s), or phases sorted by `at` (the first at 0). */
+  readonly hashrate: number | readonly Phase[]
+  /** Simulated seconds. */
+  readonly seconds: number
+  readonly seed: number
+  /** Seconds between the session's ticks. Default 1. */
+  readonly tickSeconds?: number
+  /** ms from a retarget until the miner's shares carry the new difficulty. Default 0. */
+  readonly latencyMs?: number
+  /** A `mining.suggest_difficulty` sent at start. */
+  readonly suggest?: number
+}
+
+export interface Change {
+  /** Seconds since start. */
+  readonly t: number
+  readonly difficulty: number
+}
+
+export interface SimulationResult {
+  readonly vardiff: Vardiff
+  /** Difficulty at start, then every change (times in seconds). */
+  readonly changes: readonly Change[]
+  /** Arrival times of shares, seconds. */
+  readonly shareTimes: readonly number[]
+  /** Difficulty in force at `t` seconds. */
+  difficultyAt(t: number): number
+  /** Changes with `from <= t < to`. */
+  changesIn(from: number, to: number): Change[]
+  /** Mean seconds between shares over `[from, to)` (Infinity without shares). */
+  meanInterval(from: number, to: number): number
+}
+
+/** Runs one simulated session. */
+export function simulate(options: SimulationOptions): SimulationResult {
+  const random = mulberry32(options.seed)
+  const phases: readonly Phase[] = typeof options.hashrate === 'number' ? [{ at: 0, hashrate: options.hashrate }] : options.hashrate
+  const endMs = options.seconds * 1000
+  const tickMs = (options.tickSeconds ?? 1) * 1000
+  const latencyMs = options.latencyMs ?? 0
+  const vardiff = new Vardiff(options.vardiff ?? {}, 0)
+  const changes: Change[] = [{ t: 0, difficulty: vardiff.difficulty }]
+  const shareTimes: number[] = []
+
+  let minerDifficulty = vardiff.difficulty
+  let phase = 0
+  let hashrate = phases[0]?.hashrate ?? 0
+  /** Difficulties chosen but not yet applied by the miner: [time applied, value]. */
+  const pending: [number, number][] = []
+  const draw = (now: number): number => {
+    if (hashrate <= 0) return Infinity
+    const mean = (minerDifficulty * TWO_32 * 1000) / hashrate
+    return now - Math.log(1 - random()) * mean
+  }
+  const decided = (now: number, changed: number | undefined): void => {
+    if (changed === undefined) return
+    changes.push({ t: now / 1000, difficulty: changed })
+    if (latencyMs === 0) {
+      minerDifficulty = changed
+      nextShare = draw(now) // memoryless: redraw from now at the new rate
+    } else pending.push([now + latencyMs, changed])
+  }
+  if (options.suggest !== undefined) decided(0, vardiff.suggest(options.suggest, 0))
+
+  let nextShare = draw(0)
+  let nextTick = tickMs
+  for (;;) {
+    const nextPhase = (phases[phase + 1]?.at ?? Infinity) * 1000
+    const nextApply = pending[0]?.[0] ?? Infinity
+    const now = Math.min(nextShare, nextTick, nextPhase, nextApply)
+    if (now >= endMs) break
+    if (now === nextApply) {
+      minerDifficulty = (pending.shift() as [number, number])[1]
+      nextShare = draw(now)
+    } else if (now === nextPhase) {
+      phase++
+      hashrate = phases[phase]?.hashrate ?? 0
+      nextShare = draw(now)
+    } else if (now === nextShare) {
+      shareTimes.push(now / 1000)
+      nextShare = draw(now)
+      decided(now, vardiff.recordShare(now, minerDifficulty))
+    } else {
+      nextTick += tickMs
+      decided(now, vardiff.tick(now))
+    }
+  }
+
+  return {
+    vardiff,
+    changes,
+    shareTimes,
+    difficultyAt(t) {
+      let d = changes[0]?.difficulty ?? NaN
+      for (const c of changes) if (c.t <= t) d = c.difficulty
+      return d
+    },
+    changesIn(from, to) {
+      return changes.filter((c) => c.t >= from && c.t < to && c !== changes[0])
+    },
+    meanInterval(from, to) {
+      const n = shareTimes.filter((s) => s >= from && s < to).length
+      return n === 0 ? Infinity : (to - from) / n
+    },
+  }
+}
