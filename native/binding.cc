@@ -55,7 +55,7 @@ const Impl kAvx512{"avx512", kBestSingle, &kAvx512Kernels};
 // Argument checking
 
 struct Bytes {
-  const uint8_t* data;
+  uint8_t* data;
   size_t length;
 };
 
@@ -100,7 +100,7 @@ bool get_bytes(const Napi::CallbackInfo& info, size_t i, const char* fn, const c
     throw_type(info, std::string(fn) + ": " + arg + " must be a Uint8Array or Buffer, got " + describe(info.Env(), v));
     return false;
   }
-  out->data = static_cast<const uint8_t*>(data);
+  out->data = static_cast<uint8_t*>(data);
   out->length = length;
   return true;
 }
@@ -196,7 +196,7 @@ Napi::Value Sha256Into(const Napi::CallbackInfo& info) {
   if (!get_bytes(info, 0, "sha256", "data", &data) || !get_out(info, 1, "sha256", &out)) return Napi::Value();
   uint8_t hash[32];
   sha256_any(*impl_of(info).single, data.data, data.length, hash);
-  std::memcpy(const_cast<uint8_t*>(out.data), hash, 32);
+  std::memcpy(out.data, hash, 32);
   return Napi::Value();
 }
 
@@ -205,7 +205,7 @@ Napi::Value Sha256dInto(const Napi::CallbackInfo& info) {
   if (!get_bytes(info, 0, "sha256d", "data", &data) || !get_out(info, 1, "sha256d", &out)) return Napi::Value();
   uint8_t hash[32];
   sha256d_any(*impl_of(info).single, data.data, data.length, hash);
-  std::memcpy(const_cast<uint8_t*>(out.data), hash, 32);
+  std::memcpy(out.data, hash, 32);
   return Napi::Value();
 }
 
@@ -229,7 +229,7 @@ Napi::Value MerkleRootInto(const Napi::CallbackInfo& info) {
     k.sha256d64(h, node);
     std::memcpy(node, h, 32);
   }
-  std::memcpy(const_cast<uint8_t*>(out.data), node, 32);
+  std::memcpy(out.data, node, 32);
   return Napi::Value();
 }
 
@@ -262,8 +262,8 @@ Napi::Value CheckHeaders(const Napi::CallbackInfo& info) {
       !check_disjoint(info, fn, out_ok, "outOk", out_hashes, "outHashes")) {
     return Napi::Value();
   }
-  uint8_t* hashes = const_cast<uint8_t*>(out_hashes.data);
-  uint8_t* ok = const_cast<uint8_t*>(out_ok.data);
+  uint8_t* hashes = out_hashes.data;
+  uint8_t* ok = out_ok.data;
   const Impl& impl = impl_of(info);
   // Whole groups go to the wide kernel; a small remainder is cheaper on the
   // single-stream kernel than in a mostly empty vector.
@@ -295,6 +295,11 @@ Napi::Value ScanNonces(const Napi::CallbackInfo& info) {
     throw_range(info, "scanNonces: start + count = " + std::to_string(start + count) + " exceeds 2^32 (4294967296)");
     return Napi::Value();
   }
+  // Private copies: setting array elements below could run user code (an
+  // indexed setter on Array.prototype) that detaches the caller's buffers.
+  uint8_t hdr[80], tgt[32];
+  std::memcpy(hdr, header.data, 80);
+  std::memcpy(tgt, target.data, 32);
   const Kernels& k = *impl_of(info).wide;
   Napi::Env env = info.Env();
   Napi::Array result = Napi::Array::New(env);
@@ -307,7 +312,7 @@ Napi::Value ScanNonces(const Napi::CallbackInfo& info) {
   while (pos < end && length < max_results) {
     const uint64_t want = max_results - length;
     const size_t cap = want < 256 ? size_t(want) : 256;
-    const size_t got = k.scan(header.data, uint32_t(pos), end - pos, target.data, found, cap);
+    const size_t got = k.scan(hdr, uint32_t(pos), end - pos, tgt, found, cap);
     for (size_t i = 0; i < got; ++i) result.Set(length++, Napi::Number::New(env, found[i]));
     if (got < cap) break;
     pos = uint64_t(found[got - 1]) + 1;

@@ -24,6 +24,7 @@ struct ScalarOps {
     return load_be32(base + lane_offsets[0] + off);
   }
   static HF_INLINE void store(uint32_t* dst, V v) { dst[0] = v; }
+  static HF_INLINE V bswap(V v) { return bswap32(v); }
   static HF_INLINE V nonce_be(uint32_t base) { return bswap32(base); }
   static HF_INLINE uint32_t le_mask(V h7, uint32_t top) { return bswap32(h7) <= top ? 1u : 0u; }
 };

@@ -47,7 +47,7 @@ export interface SubscribeRequest {
   /**
    * The session id the miner had before (cgminer family, WhatsMiner), in
    * lowercase hex, to resume its extranonce1. Absent when not sent, null,
-   * empty, or not 1-16 hex digits (an id from another pool is ignored, not
+   * empty, or not 1-32 hex digits (an id from another pool is ignored, not
    * an error).
    */
   readonly sessionId?: string

@@ -28,6 +28,8 @@ export class ShareRate {
   #count = 0
   /** Decayed integral of dt / d(t), seconds per difficulty unit. */
   #exposure = 0
+  /** The exposure decayed twice as fast: under a Poisson law the count's variance is `exposure2 * rate`. */
+  #exposure2 = 0
   /** Decayed elapsed seconds (the same integral without 1/d). */
   #span = 0
   /** Time (ms) the sums are decayed to. */
@@ -53,6 +55,7 @@ export class ShareRate {
     this.#at = now
     if (this.#tau === Infinity) {
       this.#exposure += dt / difficulty
+      this.#exposure2 += dt / difficulty
       this.#span += dt
       return
     }
@@ -61,6 +64,7 @@ export class ShareRate {
     const fresh = this.#tau * (1 - keep)
     this.#count *= keep
     this.#exposure = this.#exposure * keep + fresh / difficulty
+    this.#exposure2 = this.#exposure2 * keep * keep + (this.#tau / 2) * (1 - keep * keep) / difficulty
     this.#span = this.#span * keep + fresh
   }
 
@@ -73,6 +77,7 @@ export class ShareRate {
   copyFrom(other: ShareRate): void {
     this.#count = other.#count
     this.#exposure = other.#exposure
+    this.#exposure2 = other.#exposure2
     this.#span = other.#span
     this.#at = other.#at
   }
@@ -81,6 +86,7 @@ export class ShareRate {
   reset(now: number): void {
     this.#count = 0
     this.#exposure = 0
+    this.#exposure2 = 0
     this.#span = 0
     this.#at = now
   }
@@ -102,6 +108,19 @@ export class ShareRate {
    */
   expectedAtTarget(difficulty: number, targetInterval: number): number {
     return (this.#exposure * difficulty) / targetInterval
+  }
+
+  /**
+   * Poisson-equivalent evidence for a test against "on target at
+   * `difficulty`": the decayed count has a smaller variance than a plain
+   * count of the same mean (old shares weigh less), so both the count and
+   * its expectation are scaled by mean / variance before a Poisson test.
+   * Equal to `{ count, expected: expectedAtTarget(...) }` without decay.
+   */
+  evidence(difficulty: number, targetInterval: number): { count: number; expected: number } {
+    if (!(this.#exposure2 > 0)) return { count: this.#count, expected: 0 }
+    const scale = this.#exposure / this.#exposure2
+    return { count: this.#count * scale, expected: (this.#exposure * scale * difficulty) / targetInterval }
   }
 
   /** Work rate in difficulty-1 shares per second (`hashrate / 2^32`); 0 before any exposure. */

@@ -42,14 +42,17 @@ import { ShareRate } from './share-rate.js'
  * target: a +-9 % estimate, so noise alone almost never leaves a +-30 % band,
  * while a stopped miner is seen within a few windows.
  */
-const DECAY_WINDOWS = 10
+const DECAY_WINDOWS_DEFAULT = 10
 /** z-score a share count must reach before a regular change (Poisson tail ~2 %). */
-const SIGNIFICANCE = 2
+const SIGNIFICANCE_DEFAULT = 2
 /** Before the first share: target intervals of silence per downward probe. */
-const PROBE_INTERVALS = 2
+const PROBE_INTERVALS_DEFAULT = 2
 /** Before the first share: factor of each downward probe. */
-const PROBE_FACTOR = 8
+const PROBE_FACTOR_DEFAULT = 8
+/** Probing goes on until the session has sent this many shares. */
+const PROBE_SHARES_DEFAULT = 3
 
+export const TUNING = { DECAY_WINDOWS: DECAY_WINDOWS_DEFAULT, SIGNIFICANCE: SIGNIFICANCE_DEFAULT, PROBE_INTERVALS: PROBE_INTERVALS_DEFAULT, PROBE_FACTOR: PROBE_FACTOR_DEFAULT, PROBE_SHARES: PROBE_SHARES_DEFAULT, CONVERGE_SHARES: 8, CONSERVATIVE_Z: 1, SLOW_CONTINUOUS: 1, RESET_ON_CHANGE: 0 }
 /** 2^32: hashes per difficulty-1 share. */
 const HASHES_PER_SHARE = 4294967296
 
@@ -78,8 +81,12 @@ export class Vardiff {
   #lastChange: number
   /** Latest `now` seen: a clock that steps back is held, not followed. */
   #now: number
-  /** Whether any share was ever recorded. */
-  #observed = false
+  /** Shares recorded since the session started (not decayed). */
+  #shares = 0
+  /** After a blind or burst-driven move: judge on every call, not once a window. */
+  #converging = true
+  /** Time (ms) of the latest share. */
+  #lastShare: number
   readonly #windowMs: number
   readonly #probeMs: number
 
@@ -94,13 +101,14 @@ export class Vardiff {
     const o = this.options
     this.#difficulty = o.fixedDifficulty ?? o.startDifficulty
     this.#floor = o.minDifficulty
-    this.#rate = new ShareRate(DECAY_WINDOWS * o.retargetInterval, now)
+    this.#rate = new ShareRate(TUNING.DECAY_WINDOWS * o.retargetInterval, now)
     this.#window = new ShareRate(Infinity, now)
     this.#windowStart = now
     this.#lastChange = now
+    this.#lastShare = now
     this.#now = now
     this.#windowMs = o.retargetInterval * 1000
-    this.#probeMs = PROBE_INTERVALS * o.targetInterval * 1000
+    this.#probeMs = TUNING.PROBE_INTERVALS * o.targetInterval * 1000
   }
 
   /** The difficulty in force: send it with the session's first job. */
@@ -130,11 +138,9 @@ export class Vardiff {
     const weight = difficulty / this.#difficulty
     this.#rate.add(weight)
     this.#window.add(weight)
-    this.#observed = true
-    if (this.fixed) return undefined
-    if (this.#window.count >= this.options.retargetShares) return this.#endWindow(t, true)
-    if (t - this.#windowStart >= this.#windowMs) return this.#endWindow(t, false)
-    return undefined
+    this.#shares++
+    this.#lastShare = t
+    return this.#check(t)
   }
 
   /**
@@ -144,10 +150,7 @@ export class Vardiff {
    */
   tick(now: number): number | undefined {
     const t = this.#advance(now)
-    if (t === undefined || this.fixed) return undefined
-    if (!this.#observed) return t - this.#lastChange >= this.#probeMs ? this.#change(t, this.#difficulty / PROBE_FACTOR) : undefined
-    if (t - this.#windowStart >= this.#windowMs) return this.#endWindow(t, false)
-    return undefined
+    return t === undefined ? undefined : this.#check(t)
   }
 
   /**
@@ -162,7 +165,7 @@ export class Vardiff {
     const t = this.#advance(now)
     if (t === undefined || this.fixed || !(difficulty > 0 && Number.isFinite(difficulty))) return undefined
     this.#floor = clamp(difficulty, this.options.minDifficulty, this.options.maxDifficulty)
-    const next = this.#observed ? Math.max(this.#difficulty, this.#floor) : this.#floor
+    const next = this.#shares > 0 ? Math.max(this.#difficulty, this.#floor) : this.#floor
     return this.#set(t, next)
   }
 
@@ -182,24 +185,54 @@ export class Vardiff {
     return t
   }
 
-  /** A window is over (time, or `early`: enough shares): judge the rate. */
-  #endWindow(t: number, early: boolean): number | undefined {
-    // Ending early means a burst far above the target: a new regime
-    // (start-up, or a step up in hashrate). Slower history would only drag
-    // the estimate down, so this window's own rate replaces it.
-    if (early) this.#rate.copyFrom(this.#window)
+  /** Every decision, in order of urgency. */
+  #check(t: number): number | undefined {
+    if (this.fixed) return undefined
+    if (this.#shares < TUNING.PROBE_SHARES && t - Math.max(this.#lastChange, this.#lastShare) >= this.#probeMs) {
+      this.#converging = true
+      return this.#change(t, this.#difficulty / TUNING.PROBE_FACTOR)
+    }
+    if (this.#shares === 0) return undefined
+    const early = this.#converging ? TUNING.CONVERGE_SHARES : this.options.retargetShares
+    if (this.#window.count >= early) {
+      // A settled miner this fast has stepped up: slower history would only
+      // drag the estimate down, so the window's own shares replace it.
+      if (!this.#converging) this.#rate.copyFrom(this.#window)
+      this.#startWindow(t)
+      this.#converging = true
+      return this.#judge(t, 0, TUNING.CONSERVATIVE_Z)
+    }
+    if (t - this.#windowStart >= this.#windowMs) {
+      this.#startWindow(t)
+      this.#converging = false
+      return this.#judge(t, TUNING.SIGNIFICANCE, 0)
+    }
+    if (this.#converging && TUNING.SLOW_CONTINUOUS) return this.#judge(t, TUNING.SIGNIFICANCE, 0, true)
+    return undefined
+  }
+
+  #startWindow(t: number): void {
     this.#window.reset(t)
     this.#windowStart = t
+  }
+
+  /**
+   * Retargets when the estimate is outside the band and off target with a
+   * Poisson z-score of at least `z`. Upward moves use the rate's lower
+   * confidence bound at `cautious` sigmas.
+   */
+  #judge(t: number, z: number, cautious: number, slowOnly = false): number | undefined {
     const o = this.options
-    const count = this.#rate.count
-    const expected = this.#rate.expectedAtTarget(this.#difficulty, o.targetInterval)
+    const { count, expected } = this.#rate.evidence(this.#difficulty, o.targetInterval)
     if (!(expected > 0)) return undefined
     // q: how many times too fast the miner is, i.e. ideal / current difficulty.
     const q = count / expected
-    const tooFast = q > 1 / (1 - o.variance) && highZ(count, expected) >= SIGNIFICANCE
-    const tooSlow = q < 1 / (1 + o.variance) && lowZ(count, expected) >= SIGNIFICANCE
-    if (!tooFast && !tooSlow) return undefined
-    return this.#change(t, q * this.#difficulty)
+    const tooFast = !slowOnly && q > 1 / (1 - o.variance) && highZ(count, expected) >= z
+    const tooSlow = q < 1 / (1 + o.variance) && lowZ(count, expected) >= z
+    if (tooSlow) return this.#change(t, q * this.#difficulty)
+    if (!tooFast) return undefined
+    const low = Math.max(0, Math.sqrt(count) - cautious / 2) ** 2 / expected
+    return this.#change(t, Math.max(1, Math.min(q, low)) * this.#difficulty)
   }
 
   /** Retargets to `wanted`, rounded and clamped. */
@@ -211,8 +244,8 @@ export class Vardiff {
     if (next === this.#difficulty) return undefined
     this.#difficulty = next
     this.#lastChange = t
-    this.#window.reset(t)
-    this.#windowStart = t
+    this.#startWindow(t)
+    if (TUNING.RESET_ON_CHANGE) this.#rate.reset(t)
     return next
   }
 }

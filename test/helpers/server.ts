@@ -28,7 +28,7 @@ export async function startServer(
   const config = parseConfig({ stratum: { host: '127.0.0.1', ...options.stratum } })
   const clock = { now: 1_800_000_000_000 }
   const server = new StratumServer({
-    config: { ...config.stratum, port: 0 } as StratumConfig,
+    config: { ...config.stratum, port: 0 },
     hasher: selectHasher({}),
     log: createLogger({ level: 'silent' }),
     difficulty: options.difficulty ?? (() => new FixedDifficulty(0.001, 0.0001, 1e15)),

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { decodeRequest, MAX_JSON_DEPTH, MAX_USER_AGENT_LENGTH, type DecodeResult } from '../../src/stratum/index.js'
-import { normalize, readFixture } from './support.js'
+import { normalize, readFixture } from '../fixtures/stratum/index.js'
 
 interface ValidVector {
   description: string

@@ -15,16 +15,36 @@ import { Vardiff, type VardiffOptions } from '../../src/vardiff/index.js'
 /** Hashes per difficulty-1 share. */
 export const TWO_32 = 4294967296
 
-/** mulberry32: a 32-bit seeded PRNG (public domain, Tommy Ettinger). Returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+/**
+ * A seeded PRNG returning floats in [0, 1): sfc32 (Chris Doty-Humphrey's
+ * Small Fast Counting generator, PractRand-clean), its state filled by
+ * splitmix32 from the seed and the first outputs discarded, so neighbouring
+ * seeds (1, 2, 3...) give unrelated streams.
+ */
+export function seededRandom(seed: number): () => number {
+  let s = seed >>> 0
+  const splitmix32 = (): number => {
+    s = (s + 0x9e3779b9) >>> 0
+    let z = s
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b)
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35)
+    return (z ^ (z >>> 16)) >>> 0
   }
+  let a = splitmix32()
+  let b = splitmix32()
+  let c = splitmix32()
+  let d = splitmix32()
+  const next = (): number => {
+    const t = (((a + b) >>> 0) + d) >>> 0
+    d = (d + 1) >>> 0
+    a = b ^ (b >>> 9)
+    b = (c + (c << 3)) >>> 0
+    c = ((c << 21) | (c >>> 11)) >>> 0
+    c = (c + t) >>> 0
+    return t / 4294967296
+  }
+  for (let i = 0; i < 15; i++) next()
+  return next
 }
 
 /** The difficulty at which a miner of `hashrate` H/s finds one share per `targetInterval` s. */
@@ -76,7 +96,7 @@ export interface SimulationResult {
 
 /** Runs one simulated session. */
 export function simulate(options: SimulationOptions): SimulationResult {
-  const random = mulberry32(options.seed)
+  const random = seededRandom(options.seed)
   const phases: readonly Phase[] = typeof options.hashrate === 'number' ? [{ at: 0, hashrate: options.hashrate }] : options.hashrate
   const endMs = options.seconds * 1000
   const tickMs = (options.tickSeconds ?? 1) * 1000
