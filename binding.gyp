@@ -19,6 +19,9 @@
     ],
     "cflags": ["-Wall", "-Wextra", "-Werror", "-O3"],
     "cflags_cc": ["-Wall", "-Wextra", "-Werror", "-O3"],
+    # node's common.gypi adds -Wno-unused-parameter; keep all of -Wextra.
+    "cflags!": ["-Wno-unused-parameter"],
+    "cflags_cc!": ["-Wno-unused-parameter"],
     "xcode_settings": {
       "GCC_ENABLE_CPP_EXCEPTIONS": "NO",
       "CLANG_CXX_LIBRARY": "libc++",

@@ -26,10 +26,7 @@
 namespace headframe {
 namespace {
 
-#ifndef HEADFRAME_SHANI_STREAMS
-#define HEADFRAME_SHANI_STREAMS 2
-#endif
-constexpr int kStreams = HEADFRAME_SHANI_STREAMS;
+constexpr int kStreams = 2;
 
 HF_INLINE __m128i bswap_mask() { return _mm_setr_epi8(3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12); }
 

@@ -1,16 +1,20 @@
 /**
  * The pool process: composes the components from a validated config.
  *
- * Today it brings up logging and the hasher. The Stratum server, job
- * sources, ledger and HTTP API join here as they land; until a work source
- * exists the pool says so at start and every few minutes, and keeps running
- * so that a systemd unit stays up.
+ * Today: logging, the hasher and the Stratum server. Job sources, the
+ * ledger and the HTTP API join here as they land. Until a work source is
+ * attached the pool says so at start and every few minutes; miners can
+ * connect, subscribe and authorize, and get work as soon as there is some.
  */
 import type { Config, ConfigOrigin } from './config/index.js'
 import { redactConfig } from './config/index.js'
 import type { Logger } from './log.js'
 import { selectHasher, type Hasher, type HasherEnv } from './shares/hasher.js'
 import { PACKAGE_VERSION } from './package-info.js'
+import { StratumServer } from './server/index.js'
+import type { JobSource } from './jobs/job-source.js'
+import { Vardiff, type VardiffOptions } from './vardiff/index.js'
+import type { VardiffConfig } from './config/index.js'
 
 /** How often the "no work source" reminder repeats. */
 const IDLE_REMINDER_MS = 10 * 60 * 1000
@@ -21,12 +25,31 @@ export interface PoolOptions {
   readonly log: Logger
   /** Environment for the hasher choice (HEADFRAME_HASHER, HEADFRAME_SHA256). */
   readonly env?: HasherEnv
+  /** A work source to attach (later issues build it from the config). */
+  readonly source?: JobSource
 }
 
 /** A running pool; `stop()` releases everything it holds. */
 export interface Pool {
   readonly hasher: Hasher
+  readonly stratum: StratumServer
+  /** The Stratum port bound. */
+  readonly port: number
   stop(): Promise<void>
+}
+
+/** The vardiff options of a config section. */
+export function vardiffOptions(v: VardiffConfig): VardiffOptions {
+  return {
+    startDifficulty: v.start_difficulty,
+    minDifficulty: v.min_difficulty,
+    maxDifficulty: v.max_difficulty,
+    targetInterval: v.target_interval_s,
+    retargetInterval: v.retarget_interval_s,
+    variance: v.variance,
+    retargetShares: v.retarget_shares,
+    fixedDifficulty: v.fixed_difficulty > 0 ? v.fixed_difficulty : undefined,
+  }
 }
 
 /** Starts the pool. Throws a `HeadframeError` when it cannot start. */
@@ -48,14 +71,29 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
     `hasher: ${hasher.backend} ${hasher.implementation}`,
   )
 
-  const idle = (): void => log.warn('no work source configured: miners cannot be given work yet (this version has no bitcoind or upstream source)')
-  idle()
-  const reminder = setInterval(idle, IDLE_REMINDER_MS)
+  const difficulty = vardiffOptions(config.vardiff)
+  const stratum = new StratumServer({ config: config.stratum, hasher, log, difficulty: (now) => new Vardiff(difficulty, now) })
+  const { port } = await stratum.listen()
+
+  let reminder: NodeJS.Timeout | undefined
+  if (options.source !== undefined) {
+    await options.source.start()
+    stratum.attachSource(options.source)
+  } else {
+    const idle = (): void =>
+      log.warn('no work source configured: miners can connect but get no work yet (this version has no bitcoind or upstream source)')
+    idle()
+    reminder = setInterval(idle, IDLE_REMINDER_MS)
+  }
 
   return {
     hasher,
+    stratum,
+    port,
     async stop() {
-      clearInterval(reminder)
+      if (reminder !== undefined) clearInterval(reminder)
+      await stratum.close()
+      await options.source?.stop()
       log.info('headframe stopped')
     },
   }

@@ -84,6 +84,30 @@ export const stratumSchema = table({
   }
 })
 
+/** `[vardiff]`: per-session difficulty (src/vardiff, docs/vardiff.md). */
+export const vardiffSchema = table({
+  /** Difficulty of a new session until its shares say otherwise. */
+  start_difficulty: num(1e-12, 1e15).default(1024),
+  min_difficulty: num(1e-12, 1e15).default(1),
+  max_difficulty: num(1e-12, 1e15).default(1e12),
+  /** Wanted seconds between shares of one session. */
+  target_interval_s: num(0.1, 3600).default(10),
+  /** Seconds between regular retarget checks. */
+  retarget_interval_s: num(1, 86400).default(60),
+  /** No change while the mean interval is within target × (1 ± variance). */
+  variance: num(0.01, 0.99).default(0.3),
+  /** A window ends early after this many shares (a miner far too fast). */
+  retarget_shares: int(2, 100_000).default(20),
+  /** Every session at this difficulty, vardiff off; 0 = vardiff on. */
+  fixed_difficulty: num(0, 1e15).default(0),
+}).superRefine((v, ctx) => {
+  if (v.min_difficulty > v.max_difficulty) {
+    ctx.addIssue({ code: 'custom', path: ['min_difficulty'], message: `at most max_difficulty (${v.max_difficulty})`, input: v.min_difficulty })
+  } else if (v.start_difficulty < v.min_difficulty || v.start_difficulty > v.max_difficulty) {
+    ctx.addIssue({ code: 'custom', path: ['start_difficulty'], message: `within min_difficulty-max_difficulty (${v.min_difficulty}-${v.max_difficulty})`, input: v.start_difficulty })
+  }
+})
+
 /** `[http]`: stats API, metrics and dashboard. */
 export const httpSchema = table({
   enabled: bool().default(true),
@@ -113,6 +137,7 @@ export const logSchema = table({
 export const configSchema = z.strictObject(
   {
     stratum: stratumSchema,
+    vardiff: vardiffSchema,
     http: httpSchema,
     ledger: ledgerSchema,
     log: logSchema,
@@ -123,6 +148,7 @@ export const configSchema = z.strictObject(
 /** The validated, frozen config every module receives a slice of. */
 export type Config = DeepReadonly<z.output<typeof configSchema>>
 export type StratumConfig = Config['stratum']
+export type VardiffConfig = Config['vardiff']
 export type HttpConfig = Config['http']
 export type LedgerConfig = Config['ledger']
 export type LogConfig = Config['log']

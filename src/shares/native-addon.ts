@@ -11,6 +11,12 @@ import { PACKAGE_ROOT } from '../package-info.js'
 /**
  * One native SHA-256 implementation (generic, SHA-NI, AVX2, AVX-512). The
  * functions do not use `this`: callers may hold them detached.
+ *
+ * The addon checks every argument: a value that is not a Uint8Array (Buffer
+ * included) or not a number throws a TypeError, a wrong length or an
+ * out-of-range number a RangeError, naming the function and the argument.
+ * The 32-byte results of sha256, sha256d and merkleRoot come from Node's
+ * Buffer pool (`Buffer.allocUnsafe(32)`), like `Buffer.from()`'s.
  */
 export interface NativeImpl {
   readonly name: string
@@ -27,13 +33,17 @@ export interface NativeImpl {
    * Batch header check. `headers` is N * 80 bytes, `targets` N * 32 bytes
    * (little-endian 256-bit numbers, the same byte order as the hashes).
    * Writes N hashes into `outHashes` (N * 32) and 1/0 into `outOk` (N) for
-   * hash <= target. Returns how many met their target.
+   * hash <= target. Returns how many met their target. The outputs must not
+   * overlap the inputs or each other (RangeError).
    */
   readonly checkHeaders: (headers: Uint8Array, targets: Uint8Array, outHashes: Uint8Array, outOk: Uint8Array) => number
   /**
    * Scans nonces `start .. start + count - 1` (bytes 76-79, little-endian) of
    * an 80-byte header with a midstate; returns, ascending, at most
    * `maxResults` nonces whose sha256d is <= `target` (32 bytes, little-endian).
+   * `start` is 0..2^32-1, `count` 0..2^32 with start + count <= 2^32, and
+   * `maxResults` 0..2^53-1, all integers (RangeError otherwise). It runs on
+   * the calling thread, so `count` bounds how long it blocks.
    */
   readonly scanNonces: (header: Uint8Array, start: number, count: number, target: Uint8Array, maxResults: number) => number[]
 }

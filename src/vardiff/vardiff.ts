@@ -52,7 +52,7 @@ const PROBE_FACTOR_DEFAULT = 8
 /** Probing goes on until the session has sent this many shares. */
 const PROBE_SHARES_DEFAULT = 3
 
-export const TUNING = { DECAY_WINDOWS: DECAY_WINDOWS_DEFAULT, SIGNIFICANCE: SIGNIFICANCE_DEFAULT, PROBE_INTERVALS: PROBE_INTERVALS_DEFAULT, PROBE_FACTOR: PROBE_FACTOR_DEFAULT, PROBE_SHARES: PROBE_SHARES_DEFAULT, CONVERGE_SHARES: 8, CONSERVATIVE_Z: 1, SLOW_CONTINUOUS: 1, RESET_ON_CHANGE: 0 }
+export const TUNING = { DECAY_WINDOWS: DECAY_WINDOWS_DEFAULT, SIGNIFICANCE: SIGNIFICANCE_DEFAULT, PROBE_INTERVALS: PROBE_INTERVALS_DEFAULT, PROBE_FACTOR: PROBE_FACTOR_DEFAULT, PROBE_SHARES: PROBE_SHARES_DEFAULT, CONVERGE_SHARES: 8, CONSERVATIVE_Z: 1 }
 /** 2^32: hashes per difficulty-1 share. */
 const HASHES_PER_SHARE = 4294967296
 
@@ -73,20 +73,20 @@ export class Vardiff {
   readonly options: Readonly<VardiffOptions>
   #difficulty: number
   #floor: number
-  /** Long-memory estimate, the basis of every regular decision. */
-  readonly #rate: ShareRate
-  /** Shares of the current window only, for the early end. */
-  readonly #window: ShareRate
+  #phase: 'converging' | 'settled' = 'converging'
+  /** Shares since the last change (converging) or the last window boundary (settled). */
+  readonly #recent: ShareRate
+  /** Long-memory estimate of a settled miner, the basis of regular checks. */
+  readonly #settled: ShareRate
+  /** Long-memory estimate over the whole session, for stats only. */
+  readonly #stats: ShareRate
   #windowStart: number
   #lastChange: number
+  #lastShare: number
   /** Latest `now` seen: a clock that steps back is held, not followed. */
   #now: number
-  /** Shares recorded since the session started (not decayed). */
+  /** Shares recorded since the session started. */
   #shares = 0
-  /** After a blind or burst-driven move: judge on every call, not once a window. */
-  #converging = true
-  /** Time (ms) of the latest share. */
-  #lastShare: number
   readonly #windowMs: number
   readonly #probeMs: number
 
@@ -101,8 +101,10 @@ export class Vardiff {
     const o = this.options
     this.#difficulty = o.fixedDifficulty ?? o.startDifficulty
     this.#floor = o.minDifficulty
-    this.#rate = new ShareRate(TUNING.DECAY_WINDOWS * o.retargetInterval, now)
-    this.#window = new ShareRate(Infinity, now)
+    const tau = TUNING.DECAY_WINDOWS * o.retargetInterval
+    this.#recent = new ShareRate(Infinity, now)
+    this.#settled = new ShareRate(tau, now)
+    this.#stats = new ShareRate(tau, now)
     this.#windowStart = now
     this.#lastChange = now
     this.#lastShare = now
@@ -126,6 +128,11 @@ export class Vardiff {
     return this.options.fixedDifficulty !== undefined
   }
 
+  /** `converging` until a whole window passed without a change, then `settled` (see the module comment). */
+  get phase(): 'converging' | 'settled' {
+    return this.#phase
+  }
+
   /**
    * An accepted share (also a stale one: it was real work) found at
    * `difficulty`, the difficulty in force when its job was sent to this
@@ -136,8 +143,9 @@ export class Vardiff {
     const t = this.#advance(now)
     if (t === undefined || !(difficulty > 0 && Number.isFinite(difficulty))) return undefined
     const weight = difficulty / this.#difficulty
-    this.#rate.add(weight)
-    this.#window.add(weight)
+    this.#recent.add(weight)
+    this.#settled.add(weight)
+    this.#stats.add(weight)
     this.#shares++
     this.#lastShare = t
     return this.#check(t)
@@ -165,14 +173,13 @@ export class Vardiff {
     const t = this.#advance(now)
     if (t === undefined || this.fixed || !(difficulty > 0 && Number.isFinite(difficulty))) return undefined
     this.#floor = clamp(difficulty, this.options.minDifficulty, this.options.maxDifficulty)
-    const next = this.#shares > 0 ? Math.max(this.#difficulty, this.#floor) : this.#floor
-    return this.#set(t, next)
+    return this.#set(t, this.#shares > 0 ? Math.max(this.#difficulty, this.#floor) : this.#floor)
   }
 
   /** Estimated hashrate in hash/s (time-decayed over ~10 windows); 0 before the first share. */
   estimatedHashrate(now: number): number {
     this.#advance(now)
-    return this.#rate.workRate * HASHES_PER_SHARE
+    return this.#stats.workRate * HASHES_PER_SHARE
   }
 
   /** Moves the estimates to `now`; undefined when `now` is not a number. */
@@ -180,59 +187,73 @@ export class Vardiff {
     if (!Number.isFinite(now)) return undefined
     const t = Math.max(now, this.#now)
     this.#now = t
-    this.#rate.advance(t, this.#difficulty)
-    this.#window.advance(t, this.#difficulty)
+    this.#recent.advance(t, this.#difficulty)
+    this.#settled.advance(t, this.#difficulty)
+    this.#stats.advance(t, this.#difficulty)
     return t
   }
 
-  /** Every decision, in order of urgency. */
   #check(t: number): number | undefined {
     if (this.fixed) return undefined
+    return this.#phase === 'converging' ? this.#converge(t) : this.#regulate(t)
+  }
+
+  /** Converging: only shares at the current difficulty count. */
+  #converge(t: number): number | undefined {
     if (this.#shares < TUNING.PROBE_SHARES && t - Math.max(this.#lastChange, this.#lastShare) >= this.#probeMs) {
-      this.#converging = true
       return this.#change(t, this.#difficulty / TUNING.PROBE_FACTOR)
     }
     if (this.#shares === 0) return undefined
-    const early = this.#converging ? TUNING.CONVERGE_SHARES : this.options.retargetShares
-    if (this.#window.count >= early) {
-      // A settled miner this fast has stepped up: slower history would only
-      // drag the estimate down, so the window's own shares replace it.
-      if (!this.#converging) this.#rate.copyFrom(this.#window)
-      this.#startWindow(t)
-      this.#converging = true
-      return this.#judge(t, 0, TUNING.CONSERVATIVE_Z)
+    if (this.#recent.count >= TUNING.CONVERGE_SHARES) {
+      const changed = this.#judge(t, this.#recent, 'fast', 0, TUNING.CONSERVATIVE_Z)
+      if (changed !== undefined) return changed
     }
-    if (t - this.#windowStart >= this.#windowMs) {
+    if (t - this.#lastChange >= this.#windowMs) {
+      const changed = this.#judge(t, this.#recent, 'both', TUNING.SIGNIFICANCE, 0)
+      if (changed !== undefined) return changed
+      // A whole window at this difficulty without a reason to move: settled.
+      this.#phase = 'settled'
+      this.#settled.copyFrom(this.#recent)
       this.#startWindow(t)
-      this.#converging = false
-      return this.#judge(t, TUNING.SIGNIFICANCE, 0)
+      return undefined
     }
-    if (this.#converging && TUNING.SLOW_CONTINUOUS) return this.#judge(t, TUNING.SIGNIFICANCE, 0, true)
-    return undefined
+    return this.#judge(t, this.#recent, 'slow', TUNING.SIGNIFICANCE, 0)
+  }
+
+  /** Settled: one regular check per window on the long estimate; a burst sends the session back to converging. */
+  #regulate(t: number): number | undefined {
+    if (this.#recent.count >= this.options.retargetShares) {
+      const changed = this.#judge(t, this.#recent, 'fast', 0, 0)
+      if (changed !== undefined) this.#phase = 'converging'
+      return changed
+    }
+    if (t - this.#windowStart < this.#windowMs) return undefined
+    this.#startWindow(t)
+    return this.#judge(t, this.#settled, 'both', TUNING.SIGNIFICANCE, 0)
   }
 
   #startWindow(t: number): void {
-    this.#window.reset(t)
+    this.#recent.reset(t)
     this.#windowStart = t
   }
 
   /**
-   * Retargets when the estimate is outside the band and off target with a
-   * Poisson z-score of at least `z`. Upward moves use the rate's lower
-   * confidence bound at `cautious` sigmas.
+   * Retargets when `rate` puts the miner outside the band (on `side`) and
+   * off target with a Poisson z-score of at least `z`. Upward moves use the
+   * rate's lower confidence bound at `cautious` sigmas.
    */
-  #judge(t: number, z: number, cautious: number, slowOnly = false): number | undefined {
+  #judge(t: number, rate: ShareRate, side: 'fast' | 'slow' | 'both', z: number, cautious: number): number | undefined {
     const o = this.options
-    const { count, expected } = this.#rate.evidence(this.#difficulty, o.targetInterval)
+    const { count, expected } = rate.evidence(this.#difficulty, o.targetInterval)
     if (!(expected > 0)) return undefined
     // q: how many times too fast the miner is, i.e. ideal / current difficulty.
     const q = count / expected
-    const tooFast = !slowOnly && q > 1 / (1 - o.variance) && highZ(count, expected) >= z
-    const tooSlow = q < 1 / (1 + o.variance) && lowZ(count, expected) >= z
-    if (tooSlow) return this.#change(t, q * this.#difficulty)
-    if (!tooFast) return undefined
-    const low = Math.max(0, Math.sqrt(count) - cautious / 2) ** 2 / expected
-    return this.#change(t, Math.max(1, Math.min(q, low)) * this.#difficulty)
+    if (side !== 'fast' && q < 1 / (1 + o.variance) && lowZ(count, expected) >= z) return this.#change(t, q * this.#difficulty)
+    if (side !== 'slow' && highZ(count, expected) >= z) {
+      const low = Math.max(0, Math.sqrt(count) - cautious / 2) ** 2 / expected
+      if (low > 1 / (1 - o.variance)) return this.#change(t, low * this.#difficulty)
+    }
+    return undefined
   }
 
   /** Retargets to `wanted`, rounded and clamped. */
@@ -245,7 +266,6 @@ export class Vardiff {
     this.#difficulty = next
     this.#lastChange = t
     this.#startWindow(t)
-    if (TUNING.RESET_ON_CHANGE) this.#rate.reset(t)
     return next
   }
 }

@@ -4,6 +4,8 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { runCli, type CliIo } from '../../src/cli/program.js'
 import { PACKAGE_ROOT, PACKAGE_VERSION } from '../../src/package-info.js'
+import { freePort } from '../helpers/free-port.js'
+import { FakeMiner } from '../helpers/fake-miner.js'
 
 interface Captured {
   io: CliIo
@@ -96,12 +98,18 @@ t.test('check-config', async (t) => {
   t.match(missing.err(), /nope\.toml: file not found/)
 })
 
-t.test('run with no config: logs its settings and the hasher, says it has no work source, stops on a signal', async (t) => {
+t.test('run with no config: logs its settings and the hasher, listens on 3333, says it has no work source, stops on a signal', async (t) => {
   const c = capture(t.testdir({}))
   const exit = runCli(['run'], c.io)
   const start = await c.waitForLog((l) => l.msg === 'headframe starting')
   t.equal(start.configSource, 'built-in defaults')
-  t.match(start.config, { stratum: { port: 3333 }, http: { admin_token: '(not set)' } })
+  t.match(start.config, { stratum: { port: 3333, host: '0.0.0.0' }, http: { admin_token: '(not set)' } })
+  const listening = await c.waitForLog((l) => l.msg === 'stratum listening')
+  t.equal(listening.port, 3333)
+  const miner = await FakeMiner.connect(3333)
+  await miner.handshake('farm.rig1')
+  t.ok(miner.received.some((m) => m.method === 'mining.set_difficulty'), 'a miner can subscribe and authorize')
+  miner.close()
   const hasher = await c.waitForLog((l) => l.component === 'hasher')
   t.equal(hasher.backend, 'native')
   t.type(hasher.implementation, 'string')
@@ -113,7 +121,7 @@ t.test('run with no config: logs its settings and the hasher, says it has no wor
 })
 
 t.test('run honours the hasher environment variables', async (t) => {
-  const c = capture(t.testdir({}), { HEADFRAME_HASHER: 'js' })
+  const c = capture(t.testdir({ 'headframe.toml': `[stratum]\nhost = "127.0.0.1"\nport = ${await freePort()}\n` }), { HEADFRAME_HASHER: 'js' })
   const exit = runCli(['run'], c.io)
   const hasher = await c.waitForLog((l) => l.component === 'hasher')
   t.equal(hasher.backend, 'js')
@@ -126,6 +134,16 @@ t.test('run honours the hasher environment variables', async (t) => {
   t.match(bad.err(), /HEADFRAME_SHA256=sse9: expected auto, generic, shani, avx2, avx512/)
 })
 
+t.test('run fails clearly when the port is taken', async (t) => {
+  const port = await freePort()
+  const blocker = (await import('node:net')).createServer().listen(port, '127.0.0.1')
+  t.teardown(() => blocker.close())
+  await new Promise((r) => blocker.once('listening', r))
+  const c = capture(t.testdir({ 'headframe.toml': `[stratum]\nhost = "127.0.0.1"\nport = ${port}\n` }))
+  t.equal(await runCli(['run'], c.io), 1)
+  t.match(c.err(), `cannot listen on 127.0.0.1:${port}`)
+})
+
 t.test('run refuses a bad config, listing every problem', async (t) => {
   const c = capture(t.testdir({ 'headframe.toml': '[stratum]\nport = 0\n' }))
   t.equal(await runCli(['run'], c.io), 1)
@@ -135,7 +153,9 @@ t.test('run refuses a bad config, listing every problem', async (t) => {
 t.test('the built executable runs as a real process and stops cleanly on SIGTERM', async (t) => {
   const bin = join(PACKAGE_ROOT, 'dist', 'src', 'cli', 'main.js')
   t.ok(existsSync(bin), `${bin} exists (npm test builds it first)`)
-  const child = spawn(process.execPath, [bin, 'run'], { cwd: t.testdir({}), stdio: ['ignore', 'pipe', 'pipe'] })
+  const port = await freePort()
+  const cwd = t.testdir({ 'headframe.toml': `[stratum]\nhost = "127.0.0.1"\nport = ${port}\n` })
+  const child = spawn(process.execPath, [bin, 'run'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   await new Promise<void>((resolve, reject) => {
     child.on('error', reject)
@@ -148,6 +168,7 @@ t.test('the built executable runs as a real process and stops cleanly on SIGTERM
   child.removeAllListeners('exit')
   const lines = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
   t.ok(lines.some((l) => l.component === 'hasher' && l.backend === 'native'), 'logs the native hasher')
+  t.ok(lines.some((l) => l.msg === 'stratum listening' && l.port === port), 'listens on the configured port')
   child.kill('SIGTERM')
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))
   t.equal(code, 0)

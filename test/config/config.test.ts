@@ -36,6 +36,8 @@ const valid: { name: string; toml: string; expect: Record<string, unknown> }[] =
   { name: 'allowlist', toml: '[stratum.auth]\nmode = "allowlist"\naccounts = ["farm", "bob"]', expect: { 'stratum.auth.mode': 'allowlist', 'stratum.auth.accounts': ['farm', 'bob'] } },
   { name: 'password', toml: '[stratum.auth]\nmode = "password"\npassword = "pw"', expect: { 'stratum.auth.mode': 'password', 'stratum.auth.password': 'pw' } },
   { name: 'cidrs', toml: '[stratum.limits]\nallowed_cidrs = ["10.0.0.0/8", "fd00::/8", "192.168.1.7"]\ntrusted_cidrs = ["10.1.0.0/16"]', expect: { 'stratum.limits.allowed_cidrs': ['10.0.0.0/8', 'fd00::/8', '192.168.1.7'], 'stratum.limits.trusted_cidrs': ['10.1.0.0/16'] } },
+  { name: 'fractional vardiff for CPU miners', toml: '[vardiff]\nstart_difficulty = 0.001\nmin_difficulty = 0.0001', expect: { 'vardiff.start_difficulty': 0.001, 'vardiff.min_difficulty': 0.0001 } },
+  { name: 'fixed difficulty', toml: '[vardiff]\nfixed_difficulty = 65536', expect: { 'vardiff.fixed_difficulty': 65536 } },
   { name: 'TOML integer forms', toml: '[stratum]\nport = 0x0D05', expect: { 'stratum.port': 3333 } },
 ]
 
@@ -71,6 +73,9 @@ const invalid: { name: string; toml: string; code: string; problems: string[] }[
   { name: 'bad cidr', toml: '[stratum.limits]\ntrusted_cidrs = ["10.0.0.0/33", "x"]', code: 'HF_CONFIG_INVALID', problems: ['stratum.limits.trusted_cidrs.0: expected CIDR blocks such as "10.0.0.0/8" or "fd00::/8", got "10.0.0.0/33"', 'stratum.limits.trusted_cidrs.1: expected CIDR blocks such as "10.0.0.0/8" or "fd00::/8", got "x"'] },
   { name: 'ratio above 1', toml: '[stratum.limits]\nmax_invalid_ratio = 1.5', code: 'HF_CONFIG_INVALID', problems: ['stratum.limits.max_invalid_ratio: expected a number 0-1, got 1.5'] },
   { name: 'unknown nested key', toml: '[stratum.limits]\nmax_conections = 5', code: 'HF_CONFIG_INVALID', problems: ['stratum.limits.max_conections: unknown key'] },
+  { name: 'vardiff min above max', toml: '[vardiff]\nmin_difficulty = 10\nmax_difficulty = 5', code: 'HF_CONFIG_INVALID', problems: ['vardiff.min_difficulty: expected at most max_difficulty (5), got 10'] },
+  { name: 'vardiff start outside the range', toml: '[vardiff]\nstart_difficulty = 0.5', code: 'HF_CONFIG_INVALID', problems: ['vardiff.start_difficulty: expected within min_difficulty-max_difficulty (1-1000000000000), got 0.5'] },
+  { name: 'vardiff zero target', toml: '[vardiff]\ntarget_interval_s = 0', code: 'HF_CONFIG_INVALID', problems: ['vardiff.target_interval_s: expected a number 0.1-3600, got 0'] },
   { name: 'not TOML', toml: '[stratum\nport = 1', code: 'HF_CONFIG_PARSE', problems: [] },
   { name: 'duplicate key', toml: '[stratum]\nport = 1\nport = 2', code: 'HF_CONFIG_PARSE', problems: [] },
 ]
