@@ -8,8 +8,10 @@
 // What it specialises, for Bitcoin's 80-byte headers (FIPS 180-4 5.1.1
 // padding, 2 blocks) and the 32-byte second hash (1 block):
 //  - padding words are constants, so K[t] + W[t] for them comes from
-//    compile-time tables (kPad80, kPad32) and the schedule terms they feed
-//    are folded by hand (the `sched80_*` and `sched32_*` comments list them);
+//    compile-time tables (kPad64, kPad80, kPad32) and the schedule terms
+//    they feed are folded by hand (the comments in sched80_tail, hash32 and
+//    hash80 list them); a 64-byte merkle node's second block is all padding,
+//    so all its 64 rounds use constants;
 //  - scanning: the first 64 bytes are compressed once (the midstate); the
 //    second block's words 0..2 are the same for every nonce, so its rounds
 //    0..2 and most of round 3 are computed once in scalar code (the same
@@ -48,10 +50,11 @@ struct Lanes {
   using V = typename O::V;
   static constexpr unsigned N = O::kLanes;
 
-  // One round t of FIPS 180-4 6.2.2 step 3 on a state kept in s[0..7]
-  // without moving words: after round t the word called `a` lives in slot
-  // (-t) mod 8, and so on. Only d and h are written (they become the new e
-  // and a), so the 8 values stay in registers once inlined.
+  // Round T of FIPS 180-4 6.2.2 step 3 on a state kept in s[0..7] without
+  // moving words: entering round T, the word called `a` lives in slot
+  // (-T) mod 8, b in (1 - T) mod 8, and so on. Only d and h are written
+  // (they become the new e and a), so the 8 values stay in registers once
+  // inlined.
   template <int T>
   static HF_INLINE void round(V* s, V kw) {
     const V a = s[(0 - T) & 7], b = s[(1 - T) & 7], c = s[(2 - T) & 7];

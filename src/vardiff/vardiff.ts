@@ -32,7 +32,6 @@
  * significant figures (`niceDifficulty`).
  */
 import { resolveVardiffOptions, type VardiffOptions } from './options.js'
-import { lowZ, highZ } from './poisson.js'
 import { clamp, niceDifficulty } from './rounding.js'
 import { ShareRate } from './share-rate.js'
 
@@ -42,17 +41,18 @@ import { ShareRate } from './share-rate.js'
  * target: a +-9 % estimate, so noise alone almost never leaves a +-30 % band,
  * while a stopped miner is seen within a few windows.
  */
-const DECAY_WINDOWS_DEFAULT = 10
-/** z-score a share count must reach before a regular change (Poisson tail ~2 %). */
-const SIGNIFICANCE_DEFAULT = 2
-/** Before the first share: target intervals of silence per downward probe. */
-const PROBE_INTERVALS_DEFAULT = 2
-/** Before the first share: factor of each downward probe. */
-const PROBE_FACTOR_DEFAULT = 8
-/** Probing goes on until the session has sent this many shares. */
-const PROBE_SHARES_DEFAULT = 3
-
-export const TUNING = { DECAY_WINDOWS: DECAY_WINDOWS_DEFAULT, SIGNIFICANCE: SIGNIFICANCE_DEFAULT, PROBE_INTERVALS: PROBE_INTERVALS_DEFAULT, PROBE_FACTOR: PROBE_FACTOR_DEFAULT, PROBE_SHARES: PROBE_SHARES_DEFAULT, CONVERGE_SHARES: 8, CONSERVATIVE_Z: 1 }
+export const TUNING = {
+  DECAY_WINDOWS: 10,
+  Z: 1,
+  LAND_Z: 1,
+  PROBE_INTERVALS: 2,
+  PROBE_FACTOR: 8,
+  PROBE_SHARES: 3,
+  MIN_FAST: 8,
+  EXTREME: 4,
+  PACE: 1,
+  GATE_ONE: 1,
+}
 /** 2^32: hashes per difficulty-1 share. */
 const HASHES_PER_SHARE = 4294967296
 
@@ -73,14 +73,10 @@ export class Vardiff {
   readonly options: Readonly<VardiffOptions>
   #difficulty: number
   #floor: number
-  #phase: 'converging' | 'settled' = 'converging'
-  /** Shares since the last change (converging) or the last window boundary (settled). */
+  /** Shares since the last change, fading with tau: the basis of every decision. */
   readonly #recent: ShareRate
-  /** Long-memory estimate of a settled miner, the basis of regular checks. */
-  readonly #settled: ShareRate
-  /** Long-memory estimate over the whole session, for stats only. */
+  /** Whole-session estimate, fading with tau: stats, and the bound on lowering a silent miner. */
   readonly #stats: ShareRate
-  #windowStart: number
   #lastChange: number
   #lastShare: number
   /** Latest `now` seen: a clock that steps back is held, not followed. */
@@ -102,10 +98,8 @@ export class Vardiff {
     this.#difficulty = o.fixedDifficulty ?? o.startDifficulty
     this.#floor = o.minDifficulty
     const tau = TUNING.DECAY_WINDOWS * o.retargetInterval
-    this.#recent = new ShareRate(Infinity, now)
-    this.#settled = new ShareRate(tau, now)
+    this.#recent = new ShareRate(tau, now)
     this.#stats = new ShareRate(tau, now)
-    this.#windowStart = now
     this.#lastChange = now
     this.#lastShare = now
     this.#now = now
@@ -128,11 +122,6 @@ export class Vardiff {
     return this.options.fixedDifficulty !== undefined
   }
 
-  /** `converging` until a whole window passed without a change, then `settled` (see the module comment). */
-  get phase(): 'converging' | 'settled' {
-    return this.#phase
-  }
-
   /**
    * An accepted share (also a stale one: it was real work) found at
    * `difficulty`, the difficulty in force when its job was sent to this
@@ -144,7 +133,6 @@ export class Vardiff {
     if (t === undefined || !(difficulty > 0 && Number.isFinite(difficulty))) return undefined
     const weight = difficulty / this.#difficulty
     this.#recent.add(weight)
-    this.#settled.add(weight)
     this.#stats.add(weight)
     this.#shares++
     this.#lastShare = t
@@ -188,70 +176,39 @@ export class Vardiff {
     const t = Math.max(now, this.#now)
     this.#now = t
     this.#recent.advance(t, this.#difficulty)
-    this.#settled.advance(t, this.#difficulty)
     this.#stats.advance(t, this.#difficulty)
     return t
   }
 
   #check(t: number): number | undefined {
     if (this.fixed) return undefined
-    return this.#phase === 'converging' ? this.#converge(t) : this.#regulate(t)
-  }
-
-  /** Converging: only shares at the current difficulty count. */
-  #converge(t: number): number | undefined {
-    if (this.#shares < TUNING.PROBE_SHARES && t - Math.max(this.#lastChange, this.#lastShare) >= this.#probeMs) {
-      return this.#change(t, this.#difficulty / TUNING.PROBE_FACTOR)
-    }
-    if (this.#shares === 0) return undefined
-    if (this.#recent.count >= TUNING.CONVERGE_SHARES) {
-      const changed = this.#judge(t, this.#recent, 'fast', 0, TUNING.CONSERVATIVE_Z)
-      if (changed !== undefined) return changed
-    }
-    if (t - this.#lastChange >= this.#windowMs) {
-      const changed = this.#judge(t, this.#recent, 'both', TUNING.SIGNIFICANCE, 0)
-      if (changed !== undefined) return changed
-      // A whole window at this difficulty without a reason to move: settled.
-      this.#phase = 'settled'
-      this.#settled.copyFrom(this.#recent)
-      this.#startWindow(t)
-      return undefined
-    }
-    return this.#judge(t, this.#recent, 'slow', TUNING.SIGNIFICANCE, 0)
-  }
-
-  /** Settled: one regular check per window on the long estimate; a burst sends the session back to converging. */
-  #regulate(t: number): number | undefined {
-    if (this.#recent.count >= this.options.retargetShares) {
-      const changed = this.#judge(t, this.#recent, 'fast', 0, 0)
-      if (changed !== undefined) this.#phase = 'converging'
-      return changed
-    }
-    if (t - this.#windowStart < this.#windowMs) return undefined
-    this.#startWindow(t)
-    return this.#judge(t, this.#settled, 'both', TUNING.SIGNIFICANCE, 0)
-  }
-
-  #startWindow(t: number): void {
-    this.#recent.reset(t)
-    this.#windowStart = t
-  }
-
-  /**
-   * Retargets when `rate` puts the miner outside the band (on `side`) and
-   * off target with a Poisson z-score of at least `z`. Upward moves use the
-   * rate's lower confidence bound at `cautious` sigmas.
-   */
-  #judge(t: number, rate: ShareRate, side: 'fast' | 'slow' | 'both', z: number, cautious: number): number | undefined {
     const o = this.options
-    const { count, expected } = rate.evidence(this.#difficulty, o.targetInterval)
+    const { count, expected } = this.#recent.evidence(this.#difficulty, o.targetInterval)
+    // Blind start: nothing seen yet, only silence. Probe downwards.
+    if (this.#shares < TUNING.PROBE_SHARES && count === 0) {
+      return t - Math.max(this.#lastChange, this.#lastShare) >= this.#probeMs ? this.#change(t, this.#difficulty / TUNING.PROBE_FACTOR) : undefined
+    }
     if (!(expected > 0)) return undefined
-    // q: how many times too fast the miner is, i.e. ideal / current difficulty.
+    const paced = !TUNING.PACE || t - this.#lastChange >= this.#windowMs
+    // Confidence bounds of q = ideal / current difficulty (Poisson, Z sigmas).
+    const z = TUNING.Z
+    const low = Math.max(0, Math.sqrt(count) - z / 2) ** 2 / expected
+    const high = (Math.sqrt(count + 1) + z / 2) ** 2 / expected
     const q = count / expected
-    if (side !== 'fast' && q < 1 / (1 + o.variance) && lowZ(count, expected) >= z) return this.#change(t, q * this.#difficulty)
-    if (side !== 'slow' && highZ(count, expected) >= z) {
-      const low = Math.max(0, Math.sqrt(count) - cautious / 2) ** 2 / expected
-      if (low > 1 / (1 - o.variance)) return this.#change(t, low * this.#difficulty)
+    const fast = TUNING.GATE_ONE ? q > 1 / (1 - o.variance) && low > 1 : low > 1 / (1 - o.variance)
+    const slow = TUNING.GATE_ONE ? q < 1 / (1 + o.variance) && high < 1 : high < 1 / (1 + o.variance)
+    if (fast && count >= TUNING.MIN_FAST && (paced || low > TUNING.EXTREME)) {
+      const land = Math.max(0, Math.sqrt(count) - TUNING.LAND_Z / 2) ** 2 / expected
+      return this.#change(t, Math.max(land, 1) * this.#difficulty)
+    }
+    if (slow && (paced || high < 1 / TUNING.EXTREME)) {
+      if (count >= 1) return this.#change(t, (count / expected) * this.#difficulty)
+      // Silent since the last change: lower gently, never below what the
+      // whole session's fading estimate says (a miner that stopped is not
+      // chased down to the minimum).
+      const sessionQ = (this.#stats.workRate * o.targetInterval) / this.#difficulty
+      const q = Math.max(sessionQ, 1 / TUNING.PROBE_FACTOR)
+      return q < 1 / (1 + o.variance) ? this.#change(t, q * this.#difficulty) : undefined
     }
     return undefined
   }
@@ -265,7 +222,7 @@ export class Vardiff {
     if (next === this.#difficulty) return undefined
     this.#difficulty = next
     this.#lastChange = t
-    this.#startWindow(t)
+    this.#recent.reset(t)
     return next
   }
 }

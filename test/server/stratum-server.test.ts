@@ -4,6 +4,7 @@ import { startServer } from '../helpers/server.js'
 import { FixtureSource } from '../helpers/fixture-source.js'
 import { selectHasher } from '../../src/shares/hasher.js'
 import type { ShareRecord } from '../../src/server/stratum-server.js'
+import { until } from '../helpers/until.js'
 
 const hasher = selectHasher({})
 const errorCode = (m: Message): number | undefined => (Array.isArray(m.error) ? (m.error[0] as number) : undefined)
@@ -139,7 +140,7 @@ t.test('NiceHash-style: extranonce.subscribe, string ids, multi_version, get_tra
 })
 
 t.test('session resume gives back the extranonce1 when free', async (t) => {
-  const { port } = await startServer(t)
+  const { server, port } = await startServer(t)
   const a = await FakeMiner.connect(port)
   await a.handshake()
   const en1 = a.extranonce1
@@ -148,7 +149,7 @@ t.test('session resume gives back the extranonce1 when free', async (t) => {
   const taken = await other.request('mining.subscribe', ['cgminer/4.12.1', en1])
   t.not((taken.result as unknown[])[1], en1, 'a live session keeps its extranonce1')
   a.close()
-  await new Promise((r) => setTimeout(r, 50))
+  await until(() => server.sessions.size === 1)
   const b = await FakeMiner.connect(port)
   t.teardown(() => b.close())
   const resumed = await b.request('mining.subscribe', ['cgminer/4.12.1', en1])
