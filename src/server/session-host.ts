@@ -24,12 +24,13 @@ export interface SessionHost {
   authorize(name: WorkerName, password: string): string | undefined
   workerAuthorized(session: Session, name: WorkerName): void
   currentJob(): Job | undefined
-  /** The `mining.notify` line of a job, built once. */
-  notifyLine(job: Job): string
+  /** The `mining.notify` line of a job, built once (`clean` forces clean_jobs true). */
+  notifyLine(job: Job, clean?: boolean): string
   checkShare(share: SubmitRequest, session: Session, now: number): ShareOutcome
   /** Resolves once the share is recorded (the ledger's commit); the miner is answered after. */
   recordShare(session: Session, name: WorkerName, share: SubmitRequest, outcome: AcceptedOutcome, now: number): Promise<void>
-  shareRejected(session: Session, reason: RejectReason): void
+  /** A rejected submit; `name` when the worker was authorized. */
+  shareRejected(session: Session, reason: RejectReason, name?: WorkerName): void
   /** Every submit, for the rate and invalid-ratio limits. */
   submitRate(session: Session, accepted: boolean, now: number): void
   countGarbage(): void

@@ -282,7 +282,8 @@ export class Session implements ShareContext {
   private startWork(): void {
     this.send(encodeSetDifficulty(this.difficulty))
     const job = this.host.currentJob()
-    if (job !== undefined) this.sendJob(job, this.host.notifyLine(job))
+    // A miner's first job is always clean: it has nothing older to keep.
+    if (job !== undefined) this.sendJob(job, this.host.notifyLine(job, true))
   }
 
   private onSubmit(req: SubmitRequest, now: number): void {
@@ -290,7 +291,7 @@ export class Session implements ShareContext {
     const name = this.workers.get(req.worker)
     if (name === undefined) return this.rejectSubmit(req.id, 'unauthorized', `worker ${req.worker.slice(0, 64)} is not authorized on this connection`)
     const outcome = this.host.checkShare(req, this, now)
-    if (!outcome.ok) return this.rejectSubmit(req.id, outcome.reason, outcome.detail)
+    if (!outcome.ok) return this.rejectSubmit(req.id, outcome.reason, outcome.detail, name)
     this.counters.accepted++
     this.counters.acceptedDifficulty += outcome.difficulty
     this.lastShareAt = now
@@ -310,10 +311,10 @@ export class Session implements ShareContext {
     this.host.submitRate(this, true, now)
   }
 
-  private rejectSubmit(id: JsonRpcId, reason: Parameters<typeof encodeReject>[1], detail: string): void {
+  private rejectSubmit(id: JsonRpcId, reason: Parameters<typeof encodeReject>[1], detail: string, name?: WorkerName): void {
     this.counters.rejected++
     this.send(encodeReject(id, reason, detail))
-    this.host.shareRejected(this, reason)
+    this.host.shareRejected(this, reason, name)
     this.host.submitRate(this, false, this.host.now())
   }
 

@@ -125,7 +125,7 @@ export class StratumServer extends EventEmitter implements SessionHost {
   private readonly sink: ShareSink | undefined
   private readonly limiters = new Map<Session, SubmitLimiter>()
   private readonly refusalLogged = new Map<string, number>()
-  private readonly notifyLines = new WeakMap<Job, string>()
+  private readonly notifyLines = new WeakMap<Job, { asIs?: string; clean?: string }>()
   private readonly servers: (Server | TlsServer)[] = []
   private source: JobSource | undefined
   private unsubscribe: (() => void) | undefined
@@ -229,13 +229,12 @@ export class StratumServer extends EventEmitter implements SessionHost {
     return this.book.current()
   }
 
-  notifyLine(job: Job): string {
-    let line = this.notifyLines.get(job)
-    if (line === undefined) {
-      line = encodeNotify({ ...job.notify, jobId: job.id, cleanJobs: job.work.cleanJobs })
-      this.notifyLines.set(job, line)
-    }
-    return line
+  notifyLine(job: Job, clean = false): string {
+    let lines = this.notifyLines.get(job)
+    if (lines === undefined) this.notifyLines.set(job, (lines = {}))
+    const cleanJobs = clean || job.work.cleanJobs
+    if (cleanJobs) return (lines.clean ??= encodeNotify({ ...job.notify, jobId: job.id, cleanJobs: true }))
+    return (lines.asIs ??= encodeNotify({ ...job.notify, jobId: job.id, cleanJobs: false }))
   }
 
   private accept(socket: Socket, tls: boolean): void {
@@ -337,13 +336,11 @@ export class StratumServer extends EventEmitter implements SessionHost {
     this.emit('share', record)
   }
 
-  shareRejected(session: Session, reason: RejectReason): void {
+  shareRejected(_session: Session, reason: RejectReason, name?: WorkerName): void {
     this.counters.rejected[reason] = (this.counters.rejected[reason] ?? 0) + 1
-    for (const name of session.workers.values()) {
-      const stats = this.workers.get(name.full)
-      if (stats !== undefined) stats.rejected[reason] = (stats.rejected[reason] ?? 0) + 1
-      break // the first worker of the session carries its connection-level rejects
-    }
+    if (name === undefined) return
+    const stats = this.workers.get(name.full)
+    if (stats !== undefined) stats.rejected[reason] = (stats.rejected[reason] ?? 0) + 1
   }
 
   submitRate(session: Session, accepted: boolean, now: number): void {

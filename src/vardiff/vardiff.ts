@@ -52,6 +52,7 @@ export const TUNING = {
   EXTREME: 4,
   PACE: 1,
   GATE_ONE: 1,
+  EXT_MLE: 0,
 }
 /** 2^32: hashes per difficulty-1 share. */
 const HASHES_PER_SHARE = 4294967296
@@ -197,11 +198,11 @@ export class Vardiff {
     const q = count / expected
     const fast = TUNING.GATE_ONE ? q > 1 / (1 - o.variance) && low > 1 : low > 1 / (1 - o.variance)
     const slow = TUNING.GATE_ONE ? q < 1 / (1 + o.variance) && high < 1 : high < 1 / (1 + o.variance)
-    if (fast && count >= TUNING.MIN_FAST && (paced || low > TUNING.EXTREME)) {
+    if (fast && count >= TUNING.MIN_FAST && (paced || (TUNING.EXT_MLE ? q : low) > TUNING.EXTREME)) {
       const land = Math.max(0, Math.sqrt(count) - TUNING.LAND_Z / 2) ** 2 / expected
       return this.#change(t, Math.max(land, 1) * this.#difficulty)
     }
-    if (slow && (paced || high < 1 / TUNING.EXTREME)) {
+    if (slow && (paced || (TUNING.EXT_MLE ? q : high) < 1 / TUNING.EXTREME)) {
       if (count >= 1) return this.#change(t, (count / expected) * this.#difficulty)
       // Silent since the last change: lower gently, never below what the
       // whole session's fading estimate says (a miner that stopped is not

@@ -268,3 +268,15 @@ t.test('mining.notify on a new job reaches every authorized session, not the oth
   const lines = new Set(miners.slice(0, 15).map((m) => JSON.stringify(parseNotify(m.received.filter((x) => x.method === 'mining.notify').at(-1) as Message))))
   t.equal(lines.size, 1, 'the same notify for everyone')
 })
+
+t.test('a miner\'s first job is clean even when the current work is a refresh; rejects counted per worker', async (t) => {
+  const { server, port, source } = await startServer(t)
+  source.next(false)
+  const m = await FakeMiner.connect(port)
+  t.teardown(() => m.close())
+  await m.handshake('acct.late')
+  const first = await m.nextNotify()
+  t.equal(first.clean, true)
+  await m.submit('acct.late', 'ffff00', ['0000000000000000', first.ntime, '00000000'])
+  t.same(server.workers.get('acct.late')?.rejected, { 'job-not-found': 1 })
+})
