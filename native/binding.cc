@@ -219,17 +219,9 @@ Napi::Value MerkleRootInto(const Napi::CallbackInfo& info) {
     throw_range(info, "merkleRoot: branch length " + std::to_string(branch.length) + " is not a multiple of 32");
     return Napi::Value();
   }
-  const Kernels& k = *impl_of(info).single;
-  // node = h || branch[i]; h = sha256d(node)
-  uint8_t node[64];
-  std::memcpy(node, leaf.data, 32);
-  for (size_t off = 0; off < branch.length; off += 32) {
-    std::memcpy(node + 32, branch.data + off, 32);
-    uint8_t h[32];
-    k.sha256d64(h, node);
-    std::memcpy(node, h, 32);
-  }
-  std::memcpy(out.data, node, 32);
+  uint8_t root[32];
+  impl_of(info).single->merkle_root(root, leaf.data, branch.data, branch.length / 32);
+  std::memcpy(out.data, root, 32);
   return Napi::Value();
 }
 

@@ -59,7 +59,7 @@ using L = Lanes<Avx2Ops>;
 
 }  // namespace
 
-// transform and sha256d64 are the single-stream kernels' job (binding.cc).
-extern const Kernels kAvx2Kernels = {"avx2", nullptr, nullptr, L::sha256d80, L::scan, Avx2Ops::kLanes};
+// transform, sha256d64 and merkle_root are the one-stream kernels' job (binding.cc).
+extern const Kernels kAvx2Kernels = {"avx2", nullptr, nullptr, nullptr, L::sha256d80, L::scan, Avx2Ops::kLanes};
 
 }  // namespace headframe

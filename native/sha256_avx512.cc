@@ -65,7 +65,7 @@ using L = Lanes<Avx512Ops>;
 
 }  // namespace
 
-// transform and sha256d64 are the single-stream kernels' job (binding.cc).
-extern const Kernels kAvx512Kernels = {"avx512", nullptr, nullptr, L::sha256d80, L::scan, Avx512Ops::kLanes};
+// transform, sha256d64 and merkle_root are the one-stream kernels' job (binding.cc).
+extern const Kernels kAvx512Kernels = {"avx512", nullptr, nullptr, nullptr, L::sha256d80, L::scan, Avx512Ops::kLanes};
 
 }  // namespace headframe

@@ -46,6 +46,16 @@ void sha256d64(uint8_t out[32], const uint8_t in[64]) {
   for (int i = 0; i < 8; ++i) store_be32(out + 4 * i, h[i]);
 }
 
+void merkle_root(uint8_t out[32], const uint8_t leaf[32], const uint8_t* branch, size_t k) {
+  uint8_t node[64];
+  std::memcpy(node, leaf, 32);
+  for (size_t i = 0; i < k; ++i) {
+    std::memcpy(node + 32, branch + 32 * i, 32);
+    sha256d64(node, node);  // reads all 64 bytes before writing the first 32
+  }
+  std::memcpy(out, node, 32);
+}
+
 void sha256d80(uint8_t* out, const uint8_t* in, size_t n) {
   for (size_t i = 0; i < n; ++i) {
     uint32_t h[8];
@@ -56,6 +66,6 @@ void sha256d80(uint8_t* out, const uint8_t* in, size_t n) {
 
 }  // namespace
 
-extern const Kernels kGenericKernels = {"generic", transform, sha256d64, sha256d80, L::scan, 1};
+extern const Kernels kGenericKernels = {"generic", transform, sha256d64, merkle_root, sha256d80, L::scan, 1};
 
 }  // namespace headframe

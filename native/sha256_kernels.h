@@ -6,7 +6,10 @@
 // the wide instructions never execute on a CPU without them.
 //
 // All functions are pure: they read their inputs and write only their
-// outputs; no global mutable state, so any thread may call them.
+// outputs; no global mutable state, so any thread may call them. The
+// multi-buffer tables (AVX2, AVX-512) leave the one-stream entries
+// (transform, sha256d64, merkle_root) null: binding.cc pairs them with the
+// best one-stream table.
 #ifndef HEADFRAME_SHA256_KERNELS_H
 #define HEADFRAME_SHA256_KERNELS_H
 
@@ -22,6 +25,8 @@ struct Kernels {
   void (*transform)(uint32_t state[8], const uint8_t* data, size_t blocks);
   // sha256d of a 64-byte message (one merkle node: left || right).
   void (*sha256d64)(uint8_t out[32], const uint8_t in[64]);
+  // h = leaf; for each of the k 32-byte entries b of branch: h = sha256d(h || b).
+  void (*merkle_root)(uint8_t out[32], const uint8_t leaf[32], const uint8_t* branch, size_t k);
   // sha256d of `n` consecutive 80-byte headers into `n` consecutive 32-byte
   // hashes. `out` must not overlap `in`.
   void (*sha256d80)(uint8_t* out, const uint8_t* in, size_t n);

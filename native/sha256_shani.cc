@@ -150,9 +150,8 @@ HF_INLINE void hash32(const __m128i* abcd, const __m128i* efgh, __m128i* abef, _
   }
 }
 
-HF_INLINE void store_hash(uint8_t* out, __m128i abef, __m128i cdgh) {
-  __m128i abcd, efgh;
-  from_abef(abef, cdgh, abcd, efgh);
+// A hash as bytes: its state words stored big-endian.
+HF_INLINE void store_words(uint8_t* out, __m128i abcd, __m128i efgh) {
   _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm_shuffle_epi8(abcd, bswap_mask()));
   _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 16), _mm_shuffle_epi8(efgh, bswap_mask()));
 }
@@ -195,7 +194,10 @@ HF_INLINE void hash80(const uint8_t* const* in, uint8_t* const* out) {
   }
   hash32<N, false>(abcd, efgh, abef, cdgh, nullptr);
   HF_UNROLL(4)
-  for (int n = 0; n < N; ++n) store_hash(out[n], abef[n], cdgh[n]);
+  for (int n = 0; n < N; ++n) {
+    from_abef(abef[n], cdgh[n], abcd[n], efgh[n]);
+    store_words(out[n], abcd[n], efgh[n]);
+  }
 }
 
 void transform(uint32_t state[8], const uint8_t* data, size_t blocks) {
@@ -212,19 +214,36 @@ void transform(uint32_t state[8], const uint8_t* data, size_t blocks) {
   _mm_storeu_si128(reinterpret_cast<__m128i*>(state + 4), efgh);
 }
 
-void sha256d64(uint8_t out[32], const uint8_t in[64]) {
+// sha256d of the 64-byte message whose words are abcd, efgh, m2, m3 (a merkle
+// node: left hash, right hash); the result comes back as words in abcd/efgh,
+// ready to be the left half of the next level without a trip through memory.
+HF_INLINE void node_hash(__m128i& abcd, __m128i& efgh, __m128i m2, __m128i m3) {
   __m128i abef[1], cdgh[1];
   iv(abef[0], cdgh[0]);
-  __m128i m[1][4] = {{load_quad(in), load_quad(in + 16), load_quad(in + 32), load_quad(in + 48)}};
+  __m128i m[1][4] = {{abcd, efgh, m2, m3}};
   compress<1>(abef, cdgh, m);
   // The second block is all padding: every K + W is in kPad64.
   const __m128i abef0 = abef[0], cdgh0 = cdgh[0];
   HF_UNROLL(16)
   for (int q = 0; q < 16; ++q) quad_const<1>(abef, cdgh, kPad64.kw, q);
-  __m128i abcd[1], efgh[1];
-  from_abef(_mm_add_epi32(abef[0], abef0), _mm_add_epi32(cdgh[0], cdgh0), abcd[0], efgh[0]);
-  hash32<1, false>(abcd, efgh, abef, cdgh, nullptr);
-  store_hash(out, abef[0], cdgh[0]);
+  __m128i w0[1], w1[1];
+  from_abef(_mm_add_epi32(abef[0], abef0), _mm_add_epi32(cdgh[0], cdgh0), w0[0], w1[0]);
+  hash32<1, false>(w0, w1, abef, cdgh, nullptr);
+  from_abef(abef[0], cdgh[0], abcd, efgh);
+}
+
+void sha256d64(uint8_t out[32], const uint8_t in[64]) {
+  __m128i abcd = load_quad(in), efgh = load_quad(in + 16);
+  node_hash(abcd, efgh, load_quad(in + 32), load_quad(in + 48));
+  store_words(out, abcd, efgh);
+}
+
+void merkle_root(uint8_t out[32], const uint8_t leaf[32], const uint8_t* branch, size_t k) {
+  // A hash's bytes read big-endian are its state words: the running hash
+  // stays in registers from one level to the next.
+  __m128i abcd = load_quad(leaf), efgh = load_quad(leaf + 16);
+  for (size_t i = 0; i < k; ++i, branch += 32) node_hash(abcd, efgh, load_quad(branch), load_quad(branch + 16));
+  store_words(out, abcd, efgh);
 }
 
 void sha256d80(uint8_t* out, const uint8_t* in, size_t n) {
@@ -305,6 +324,6 @@ size_t scan(const uint8_t header[80], uint32_t start, uint64_t count, const uint
 
 }  // namespace
 
-extern const Kernels kShaniKernels = {"shani", transform, sha256d64, sha256d80, scan, kStreams};
+extern const Kernels kShaniKernels = {"shani", transform, sha256d64, merkle_root, sha256d80, scan, kStreams};
 
 }  // namespace headframe

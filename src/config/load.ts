@@ -31,6 +31,8 @@ export function parseConfig(input: unknown, options: ParseOptions = {}): Config 
   if (!result.success) {
     throw new ConfigError('HF_CONFIG_INVALID', result.error.issues.flatMap(describeIssue), { source: options.source })
   }
+  const problems = resolvePasswordEnv(result.data, options.env ?? {})
+  if (problems.length > 0) throw new ConfigError('HF_CONFIG_INVALID', problems, { source: options.source })
   return deepFreeze(result.data)
 }
 
@@ -93,13 +95,30 @@ function withValue(table: Record<string, unknown>, path: readonly string[], valu
   return { ...table, [key]: withValue(inner, rest, value) }
 }
 
+/** Fills `password` of every bitcoind node that names a `password_env`; lists the variables not set. */
+function resolvePasswordEnv(config: z.output<typeof configSchema>, env: NonNullable<ParseOptions['env']>): string[] {
+  const problems: string[] = []
+  config.sources.forEach((source, i) => {
+    source.nodes.forEach((node, j) => {
+      if (node.password_env === '') return
+      const value = env[node.password_env]
+      if (value === undefined || value === '') problems.push(`sources.${i}.nodes.${j}.password_env: environment variable ${node.password_env} is not set`)
+      else node.password = value
+    })
+  })
+  return problems
+}
+
 function describeIssue(issue: z.core.$ZodIssue): string[] {
   const path = issue.path.map(String).join('.')
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => `${path === '' ? key : `${path}.${key}`}: unknown key`)
   }
   const where = path === '' ? '(top level)' : path
-  return [`${where}: expected ${issue.message}, got ${show(issue.input)}`]
+  // A union's discriminator issue carries the whole table: show the key's own value.
+  const last = issue.path[issue.path.length - 1]
+  const input = typeof last === 'string' && isTable(issue.input) && last in issue.input ? issue.input[last] : issue.input
+  return [`${where}: expected ${issue.message}, got ${show(input)}`]
 }
 
 /** A short, safe rendering of the offending value (strings quoted, tables named). */

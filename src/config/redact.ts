@@ -1,16 +1,24 @@
 /**
- * A copy of the config safe to log or print: every secret (the keys that
- * `SECRET_ENV` may set) is replaced by "(set)" or "(not set)".
+ * A copy of the config safe to log or print: every secret is replaced by
+ * "(set)" or "(not set)". Secrets are found by key name anywhere in the
+ * tree (`password`, `admin_token`), so a new section with a password is
+ * covered without a list to keep in step.
  */
-import { SECRET_ENV, type Config } from './schema.js'
+import type { Config } from './schema.js'
+
+/** Keys whose values are secrets, wherever they appear. */
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['password', 'admin_token'])
 
 export function redactConfig(config: Config): Record<string, Record<string, unknown>> {
-  const out = structuredClone(config) as unknown as Record<string, Record<string, unknown>>
-  for (const path of Object.values(SECRET_ENV)) {
-    let table: Record<string, unknown> | undefined = out
-    for (const key of path.slice(0, -1)) table = table?.[key] as Record<string, unknown> | undefined
-    const last = path[path.length - 1] as string
-    if (table !== undefined && last in table) table[last] = table[last] === '' ? '(not set)' : '(set)'
+  return redact(config) as Record<string, Record<string, unknown>>
+}
+
+function redact(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redact)
+  if (typeof value !== 'object' || value === null) return value
+  const out: Record<string, unknown> = {}
+  for (const [key, inner] of Object.entries(value)) {
+    out[key] = SECRET_KEYS.has(key) && typeof inner === 'string' ? (inner === '' ? '(not set)' : '(set)') : redact(inner)
   }
   return out
 }

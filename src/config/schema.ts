@@ -118,6 +118,71 @@ export const httpSchema = table({
   admin_token: str(4096).default(''),
 })
 
+/** Bitcoin networks, as Headframe names them. */
+export const NETWORKS = ['mainnet', 'testnet3', 'testnet4', 'signet', 'regtest'] as const
+export type Network = (typeof NETWORKS)[number]
+
+/** One bitcoind RPC endpoint of a `bitcoind` source. */
+const bitcoindNodeSchema = z.strictObject(
+  {
+    url: z
+      .string({ error: 'an http:// or https:// URL' })
+      .regex(/^https?:\/\/[^\s/]+(:\d+)?\/?$/, { error: 'an http:// or https:// URL such as "http://127.0.0.1:8332"' }),
+    /** Cookie auth: bitcoind's datadir (the network subfolder is added). */
+    datadir: str(4096).default(''),
+    /** Cookie auth: an explicit cookie file (instead of datadir). */
+    cookie_file: str(4096).default(''),
+    /** user/password auth (rpcauth). */
+    user: str(256).default(''),
+    password: str(4096).default(''),
+    /** Name of an environment variable holding the password (keeps it out of the file). */
+    password_env: z
+      .string({ error: 'an environment variable name' })
+      .regex(/^([A-Z_][A-Z0-9_]*)?$/, { error: 'an environment variable name (A-Z, 0-9, _)' })
+      .default(''),
+  },
+  { error: 'a table' },
+)
+
+/** `[[sources]] type = "bitcoind"`: work from getblocktemplate. */
+const bitcoindSourceSchema = z.strictObject(
+  {
+    type: z.literal('bitcoind'),
+    name: str(64, 1).default('bitcoind'),
+    network: oneOf(NETWORKS).default('mainnet'),
+    /** In order: the first serves templates; every one gets found blocks. */
+    nodes: z.array(bitcoindNodeSchema, { error: 'a list of [[sources.nodes]] tables' }).min(1, { error: 'at least one [[sources.nodes]] table' }),
+    /** Where the block reward goes (checked against `network`). */
+    payout_address: str(128, 1),
+    /** Pushed in every coinbase after the BIP34 height. */
+    coinbase_tag: str(64).default('/headframe/'),
+    /** A second coinbase output taking `treasury_percent` of the reward. */
+    treasury_address: str(128).default(''),
+    treasury_percent: num(0, 100).default(0),
+    /** Seconds between template refreshes on the same block (new transactions). */
+    refresh_s: int(1, 3600).default(30),
+    /** getbestblockhash poll, the backup of ZMQ and long polling (ms). */
+    poll_ms: int(100, 60_000).default(1000),
+    /** Long-poll getblocktemplate for block changes. */
+    longpoll: bool().default(true),
+    /** bitcoind's -zmqpubhashblock address, e.g. "tcp://127.0.0.1:28332"; empty = off. */
+    zmq_hashblock: z
+      .string({ error: 'a ZMQ address such as "tcp://127.0.0.1:28332"' })
+      .regex(/^(tcp:\/\/[^\s]+:\d+)?$/, { error: 'a ZMQ address such as "tcp://127.0.0.1:28332"' })
+      .default(''),
+    /** Per-call RPC timeout (ms). */
+    rpc_timeout_ms: int(100, 600_000).default(10_000),
+  },
+  { error: 'a table' },
+).superRefine((s, ctx) => {
+  if (s.treasury_percent > 0 && s.treasury_address === '') {
+    ctx.addIssue({ code: 'custom', path: ['treasury_address'], message: 'an address when treasury_percent is above 0', input: '' })
+  }
+})
+
+/** `[[sources]]`: where work comes from, in order of preference. */
+const sourceSchema = z.discriminatedUnion('type', [bitcoindSourceSchema], { error: 'a source table with type = "bitcoind"' })
+
 /** `[ledger]`: the LevelDB accounting store. */
 export const ledgerSchema = table({
   /** Folder of the LevelDB database, relative to the working directory. */
@@ -138,6 +203,7 @@ export const configSchema = z.strictObject(
   {
     stratum: stratumSchema,
     vardiff: vardiffSchema,
+    sources: z.array(sourceSchema, { error: 'a list of [[sources]] tables' }).default([]),
     http: httpSchema,
     ledger: ledgerSchema,
     log: logSchema,
@@ -149,6 +215,9 @@ export const configSchema = z.strictObject(
 export type Config = DeepReadonly<z.output<typeof configSchema>>
 export type StratumConfig = Config['stratum']
 export type VardiffConfig = Config['vardiff']
+export type SourceConfig = Config['sources'][number]
+export type BitcoindSourceConfig = Extract<SourceConfig, { type: 'bitcoind' }>
+export type BitcoindNodeConfig = BitcoindSourceConfig['nodes'][number]
 export type HttpConfig = Config['http']
 export type LedgerConfig = Config['ledger']
 export type LogConfig = Config['log']

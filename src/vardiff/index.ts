@@ -2,4 +2,3 @@
 export { Vardiff } from './vardiff.js'
 export { defaultVardiffOptions, resolveVardiffOptions, vardiffProblems, type VardiffOptions } from './options.js'
 export { niceDifficulty, DIFFICULTY_SIGNIFICANT_FIGURES } from './rounding.js'
-export { ShareRate } from './share-rate.js'

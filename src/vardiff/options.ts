@@ -1,55 +1,59 @@
 /**
- * Vardiff options: what an operator may tune, their defaults and the one
- * validation. Times are in seconds (as an operator writes them in the
- * config); the clock the controller is driven by is in milliseconds.
+ * Vardiff options: what an operator may tune, the defaults, and the one
+ * validation. Times are in seconds, as an operator writes them; the clock
+ * that drives the controller is in milliseconds.
  *
  * The defaults are for a farm LAN of ASICs (docs/vardiff.md, "Defaults"):
- * one share per device every 10 s, a retarget check every minute, no change
- * while the mean interval is within ±30 % of the target (the band NOMP and
- * Miningcore ship as `variancePercent: 30`).
+ * one share per machine every 5 s, a regular retarget at most every 90 s
+ * (so a window holds 18 shares at the target), no change while the mean
+ * interval is within ±30 % of the target (the band NOMP and Miningcore ship
+ * as `variancePercent: 30`).
  */
 import { ConfigError } from '../errors.js'
 
 /** Per-session variable difficulty settings. */
 export interface VardiffOptions {
   /**
-   * Difficulty of a new session until shares say otherwise. Default `1024`:
-   * low enough that even a 1 GH/s device is found within three windows by
-   * the start-up probe, high enough that a 200 TH/s machine sends ~45
-   * shares/s for the half-second it takes to retarget it. A farm of one
-   * model should set the model's ideal (`hashrate * targetInterval / 2^32`).
+   * Difficulty of a new session until its shares say otherwise. Default
+   * `1024`: a 200 TH/s machine sends ~45 shares/s at it for the quarter of
+   * a second its first retarget takes, and even a 1 GH/s device (ideal 1.16)
+   * is found by the start-up probe within two windows. A farm of one model
+   * should set that model's ideal: `hashrate * targetInterval / 2^32`.
    */
   readonly startDifficulty: number
-  /** Lowest difficulty ever assigned (and the lowest a miner may suggest). Default `1`. May be fractional (CPU miners: `0.0001`). */
+  /** Lowest difficulty ever assigned, and the lowest a miner may suggest. Default `1`. May be fractional (CPU miners: `0.0001`). */
   readonly minDifficulty: number
-  /**
-   * Highest difficulty ever assigned. Default `1e12`: a 1 EH/s aggregate
-   * (a downstream proxy on one session) needs ~2.3e9 at 10 s.
-   */
+  /** Highest difficulty ever assigned. Default `1e12` (a 1 EH/s aggregate behind one session needs ~1.2e9 at 5 s). */
   readonly maxDifficulty: number
-  /** Wanted mean time between shares of one session, in seconds. Default `10`. */
+  /**
+   * Wanted mean time between shares of one session, in seconds. Default
+   * `5`: 12 shares a minute per machine (ckpool aims at one per 3.3 s),
+   * 2,000 shares/s for 10,000 machines, which the native hasher checks in a
+   * few percent of one core; twice the shares of a 10 s target means the
+   * same confidence in half the time, for vardiff and for hashrate figures.
+   */
   readonly targetInterval: number
   /**
-   * Seconds between regular retarget checks (the "window"); at most one
-   * regular change per window. Default `60` (6 shares expected per window).
+   * The window, in seconds: at most one regular change per window (a miner
+   * far off target is retargeted at once). Default `90` (NOMP's and
+   * Miningcore's `retargetTime`), 18 shares at the target.
    */
   readonly retargetInterval: number
   /**
-   * Half-width of the dead band, as a fraction of the target interval: no
+   * Half-width of the dead band as a fraction of the target interval: no
    * change while the estimated mean interval is within
    * `targetInterval * (1 ± variance)`. Default `0.3`. Must be in (0, 1).
    */
   readonly variance: number
   /**
-   * A window also ends early once this many shares (counted at the current
-   * difficulty) arrived in it, so a miner far too fast is retargeted within
-   * seconds instead of after a whole window. Default `20`, over three times
-   * the 6 shares a window holds at the target: a steady miner reaches it in
-   * a window with probability ~4e-6.
+   * The fewest shares an upward retarget rests on. A miner far too fast is
+   * retargeted as soon as this many shares put its rate beyond twice the
+   * target, whatever the time since the window began. Default `10` (the
+   * estimate is then good to about ±30 %).
    */
   readonly retargetShares: number
   /**
-   * A fixed difficulty (vardiff off for this session or worker): never
+   * A fixed difficulty: vardiff off for this session (or worker). Never
    * changed, suggestions ignored, not clamped to min/max. Default
    * `undefined` (vardiff on).
    */
@@ -61,43 +65,32 @@ export const defaultVardiffOptions: Readonly<VardiffOptions> = Object.freeze({
   startDifficulty: 1024,
   minDifficulty: 1,
   maxDifficulty: 1e12,
-  targetInterval: 10,
-  retargetInterval: 60,
+  targetInterval: 5,
+  retargetInterval: 90,
   variance: 0.3,
-  retargetShares: 20,
+  retargetShares: 10,
   fixedDifficulty: undefined,
 })
 
-/** Options keys in the order problems are reported. */
-const KEYS = [
-  'startDifficulty',
-  'minDifficulty',
-  'maxDifficulty',
-  'targetInterval',
-  'retargetInterval',
-  'variance',
-  'retargetShares',
-  'fixedDifficulty',
-] as const satisfies readonly (keyof VardiffOptions)[]
+const KEYS: ReadonlySet<string> = new Set(Object.keys(defaultVardiffOptions))
 
 /**
- * Every problem with `options`, one line each (`minDifficulty: expected a
- * number > 0, got -1`); empty when valid. For a config loader that collects
- * all problems before it reports them.
+ * Every problem with `options`, one line each
+ * (`minDifficulty: expected a finite number > 0, got -1`); empty when
+ * valid. For a config loader that reports all problems at once.
  */
 export function vardiffProblems(options: Readonly<VardiffOptions>): string[] {
   const problems: string[] = []
-  const positive = (key: (typeof KEYS)[number], value: unknown): boolean => {
+  for (const key of Object.keys(options)) if (!KEYS.has(key)) problems.push(`${key}: unknown key`)
+  const positive = (key: keyof VardiffOptions): boolean => {
+    const value: unknown = options[key]
     if (typeof value === 'number' && Number.isFinite(value) && value > 0) return true
     problems.push(`${key}: expected a finite number > 0, got ${show(value)}`)
     return false
   }
-  const known = new Set<string>(KEYS)
-  for (const key of Object.keys(options)) if (!known.has(key)) problems.push(`${key}: unknown key`)
-
-  const min = positive('minDifficulty', options.minDifficulty)
-  const max = positive('maxDifficulty', options.maxDifficulty)
-  const start = positive('startDifficulty', options.startDifficulty)
+  const min = positive('minDifficulty')
+  const max = positive('maxDifficulty')
+  const start = positive('startDifficulty')
   if (min && max && options.minDifficulty > options.maxDifficulty) {
     problems.push(`minDifficulty: expected at most maxDifficulty (${options.maxDifficulty}), got ${options.minDifficulty}`)
   }
@@ -107,35 +100,32 @@ export function vardiffProblems(options: Readonly<VardiffOptions>): string[] {
   if (max && start && options.startDifficulty > options.maxDifficulty) {
     problems.push(`startDifficulty: expected at most maxDifficulty (${options.maxDifficulty}), got ${options.startDifficulty}`)
   }
-  const target = positive('targetInterval', options.targetInterval)
-  const window = positive('retargetInterval', options.retargetInterval)
-  // A window shorter than a target interval would judge a rate from less
-  // than one expected share: every window would look "too slow".
+  const target = positive('targetInterval')
+  const window = positive('retargetInterval')
+  // A window shorter than the target interval would judge a rate from less
+  // than one expected share.
   if (target && window && options.retargetInterval < options.targetInterval) {
     problems.push(`retargetInterval: expected at least targetInterval (${options.targetInterval}), got ${options.retargetInterval}`)
   }
-  const v = options.variance
+  const v: unknown = options.variance
   if (!(typeof v === 'number' && v > 0 && v < 1)) problems.push(`variance: expected a fraction between 0 and 1 (exclusive), got ${show(v)}`)
-  const n = options.retargetShares
-  if (!(typeof n === 'number' && Number.isInteger(n) && n >= 2)) problems.push(`retargetShares: expected an integer >= 2, got ${show(n)}`)
-  if (options.fixedDifficulty !== undefined) positive('fixedDifficulty', options.fixedDifficulty)
+  const n: unknown = options.retargetShares
+  if (!(typeof n === 'number' && Number.isInteger(n) && n >= 2 && n <= 1000)) problems.push(`retargetShares: expected an integer 2-1000, got ${show(n)}`)
+  if (options.fixedDifficulty !== undefined) positive('fixedDifficulty')
   return problems
 }
 
 /**
- * Fills in the defaults, validates once and freezes. Throws `ConfigError`
+ * The defaults overridden by `options` (keys set to `undefined` keep their
+ * default), validated once and frozen. Throws `ConfigError`
  * (`HF_CONFIG_INVALID`) listing every problem.
  */
 export function resolveVardiffOptions(options: Partial<VardiffOptions> = {}): Readonly<VardiffOptions> {
-  const merged: VardiffOptions = { ...defaultVardiffOptions, ...withoutUndefined(options) }
-  // An explicit `fixedDifficulty: undefined` means "vardiff on", like leaving it out.
+  const set = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined))
+  const merged: VardiffOptions = { ...defaultVardiffOptions, ...set }
   const problems = vardiffProblems(merged)
   if (problems.length > 0) throw new ConfigError('HF_CONFIG_INVALID', problems, { source: 'vardiff options' })
   return Object.freeze(merged)
-}
-
-function withoutUndefined(options: Partial<VardiffOptions>): Partial<VardiffOptions> {
-  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined))
 }
 
 function show(value: unknown): string {

@@ -30,8 +30,6 @@ export class ShareRate {
   #exposure = 0
   /** The exposure decayed twice as fast: under a Poisson law the count's variance is `exposure2 * rate`. */
   #exposure2 = 0
-  /** Decayed elapsed seconds (the same integral without 1/d). */
-  #span = 0
   /** Time (ms) the sums are decayed to. */
   #at: number
   readonly #tau: number
@@ -56,7 +54,6 @@ export class ShareRate {
     if (this.#tau === Infinity) {
       this.#exposure += dt / difficulty
       this.#exposure2 += dt / difficulty
-      this.#span += dt
       return
     }
     const keep = Math.exp(-dt / this.#tau)
@@ -65,7 +62,6 @@ export class ShareRate {
     this.#count *= keep
     this.#exposure = this.#exposure * keep + fresh / difficulty
     this.#exposure2 = this.#exposure2 * keep * keep + (this.#tau / 2) * (1 - keep * keep) / difficulty
-    this.#span = this.#span * keep + fresh
   }
 
   /** One share, weighted `shareDifficulty / difficulty in force` (call `advance` first). */
@@ -78,8 +74,20 @@ export class ShareRate {
     this.#count = other.#count
     this.#exposure = other.#exposure
     this.#exposure2 = other.#exposure2
-    this.#span = other.#span
     this.#at = other.#at
+  }
+
+  /**
+   * Keeps at most `shares` shares' worth of evidence: count and exposures
+   * scale down together, so the rate estimate is unchanged and only its
+   * weight (confidence) shrinks.
+   */
+  limit(shares: number): void {
+    if (!(this.#count > shares)) return
+    const f = shares / this.#count
+    this.#count = shares
+    this.#exposure *= f
+    this.#exposure2 *= f
   }
 
   /** Forgets everything; observation restarts at `now`. */
@@ -87,7 +95,6 @@ export class ShareRate {
     this.#count = 0
     this.#exposure = 0
     this.#exposure2 = 0
-    this.#span = 0
     this.#at = now
   }
 
@@ -96,31 +103,23 @@ export class ShareRate {
     return this.#count
   }
 
-  /** Seconds observed (decayed). */
-  get span(): number {
-    return this.#span
-  }
-
-  /**
-   * Shares expected at `difficulty` over the observed time if the miner were
-   * exactly on a `targetInterval`-second target: `exposure * difficulty / target`.
-   * Comparing `count` with this says whether the miner is on target.
-   */
-  expectedAtTarget(difficulty: number, targetInterval: number): number {
-    return (this.#exposure * difficulty) / targetInterval
-  }
-
   /**
    * Poisson-equivalent evidence for a test against "on target at
    * `difficulty`": the decayed count has a smaller variance than a plain
    * count of the same mean (old shares weigh less), so both the count and
-   * its expectation are scaled by mean / variance before a Poisson test.
-   * Equal to `{ count, expected: expectedAtTarget(...) }` without decay.
+   * its expectation are scaled by mean / variance before a Poisson test
+   * (a scale of 1 without decay). `expected` is the count a miner exactly on
+   * a `targetInterval`-second target at `difficulty` would have produced.
    */
   evidence(difficulty: number, targetInterval: number): { count: number; expected: number } {
     if (!(this.#exposure2 > 0)) return { count: this.#count, expected: 0 }
     const scale = this.#exposure / this.#exposure2
     return { count: this.#count * scale, expected: (this.#exposure * scale * difficulty) / targetInterval }
+  }
+
+  /** Shares this estimate's observation time would hold at `workRate` (difficulty-1 shares per second). */
+  expectedAtRate(workRate: number): number {
+    return this.#exposure * workRate
   }
 
   /** Work rate in difficulty-1 shares per second (`hashrate / 2^32`); 0 before any exposure. */

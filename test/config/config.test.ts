@@ -38,6 +38,11 @@ const valid: { name: string; toml: string; expect: Record<string, unknown> }[] =
   { name: 'cidrs', toml: '[stratum.limits]\nallowed_cidrs = ["10.0.0.0/8", "fd00::/8", "192.168.1.7"]\ntrusted_cidrs = ["10.1.0.0/16"]', expect: { 'stratum.limits.allowed_cidrs': ['10.0.0.0/8', 'fd00::/8', '192.168.1.7'], 'stratum.limits.trusted_cidrs': ['10.1.0.0/16'] } },
   { name: 'fractional vardiff for CPU miners', toml: '[vardiff]\nstart_difficulty = 0.001\nmin_difficulty = 0.0001', expect: { 'vardiff.start_difficulty': 0.001, 'vardiff.min_difficulty': 0.0001 } },
   { name: 'fixed difficulty', toml: '[vardiff]\nfixed_difficulty = 65536', expect: { 'vardiff.fixed_difficulty': 65536 } },
+  {
+    name: 'a bitcoind source',
+    toml: '[[sources]]\ntype = "bitcoind"\nnetwork = "regtest"\npayout_address = "bcrt1qyqj2de6g9vurjsfva8yslaqk2wwmnjuyvp7n8g"\n[[sources.nodes]]\nurl = "http://127.0.0.1:18443"\ndatadir = "/tmp/x"',
+    expect: { sources: [{ type: 'bitcoind', name: 'bitcoind', network: 'regtest', payout_address: 'bcrt1qyqj2de6g9vurjsfva8yslaqk2wwmnjuyvp7n8g', coinbase_tag: '/headframe/', treasury_address: '', treasury_percent: 0, refresh_s: 30, poll_ms: 1000, longpoll: true, zmq_hashblock: '', rpc_timeout_ms: 10000, nodes: [{ url: 'http://127.0.0.1:18443', datadir: '/tmp/x', cookie_file: '', user: '', password: '', password_env: '' }] }] },
+  },
   { name: 'TOML integer forms', toml: '[stratum]\nport = 0x0D05', expect: { 'stratum.port': 3333 } },
 ]
 
@@ -76,6 +81,11 @@ const invalid: { name: string; toml: string; code: string; problems: string[] }[
   { name: 'vardiff min above max', toml: '[vardiff]\nmin_difficulty = 10\nmax_difficulty = 5', code: 'HF_CONFIG_INVALID', problems: ['vardiff.min_difficulty: expected at most max_difficulty (5), got 10'] },
   { name: 'vardiff start outside the range', toml: '[vardiff]\nstart_difficulty = 0.5', code: 'HF_CONFIG_INVALID', problems: ['vardiff.start_difficulty: expected within min_difficulty-max_difficulty (1-1000000000000), got 0.5'] },
   { name: 'vardiff zero target', toml: '[vardiff]\ntarget_interval_s = 0', code: 'HF_CONFIG_INVALID', problems: ['vardiff.target_interval_s: expected a number 0.1-3600, got 0'] },
+  { name: 'source of an unknown type', toml: '[[sources]]\ntype = "solo-magic"', code: 'HF_CONFIG_INVALID', problems: ['sources.0.type: expected a source table with type = "bitcoind", got "solo-magic"'] },
+  { name: 'bitcoind source without nodes or address', toml: '[[sources]]\ntype = "bitcoind"', code: 'HF_CONFIG_INVALID', problems: ['sources.0.nodes: expected a list of [[sources.nodes]] tables, got nothing', 'sources.0.payout_address: expected a string of 1-128 characters, got nothing'] },
+  { name: 'bad node url', toml: '[[sources]]\ntype = "bitcoind"\npayout_address = "x"\n[[sources.nodes]]\nurl = "ftp://x"', code: 'HF_CONFIG_INVALID', problems: ['sources.0.nodes.0.url: expected an http:// or https:// URL such as "http://127.0.0.1:8332", got "ftp://x"'] },
+  { name: 'treasury percent without an address', toml: '[[sources]]\ntype = "bitcoind"\npayout_address = "x"\ntreasury_percent = 2\n[[sources.nodes]]\nurl = "http://h:1"', code: 'HF_CONFIG_INVALID', problems: ['sources.0.treasury_address: expected an address when treasury_percent is above 0, got ""'] },
+  { name: 'password_env not set', toml: '[[sources]]\ntype = "bitcoind"\npayout_address = "x"\n[[sources.nodes]]\nurl = "http://h:1"\npassword_env = "NOPE_NOT_SET"', code: 'HF_CONFIG_INVALID', problems: ['sources.0.nodes.0.password_env: environment variable NOPE_NOT_SET is not set'] },
   { name: 'not TOML', toml: '[stratum\nport = 1', code: 'HF_CONFIG_PARSE', problems: [] },
   { name: 'duplicate key', toml: '[stratum]\nport = 1\nport = 2', code: 'HF_CONFIG_PARSE', problems: [] },
 ]
@@ -139,6 +149,13 @@ t.test('the pool password may come from the environment', async (t) => {
   const config = parseConfigToml('[stratum.auth]\nmode = "password"', { env: { HEADFRAME_STRATUM_PASSWORD: 'pw' } })
   t.equal(config.stratum.auth.password, 'pw')
   t.notMatch(JSON.stringify(redactConfig(config)), /"pw"/)
+})
+
+t.test('a node password may come from a named environment variable, and is redacted', async (t) => {
+  const toml = '[[sources]]\ntype = "bitcoind"\npayout_address = "x"\n[[sources.nodes]]\nurl = "http://h:1"\nuser = "u"\npassword_env = "BTC_PW"'
+  const config = parseConfigToml(toml, { env: { BTC_PW: 'hunter2' } })
+  t.equal(config.sources[0]?.nodes[0]?.password, 'hunter2')
+  t.notMatch(JSON.stringify(redactConfig(config)), /hunter2/)
 })
 
 t.test('redaction hides every secret', async (t) => {
