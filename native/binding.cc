@@ -315,15 +315,16 @@ Napi::Value ScanNonces(const Napi::CallbackInfo& info) {
 // ---------------------------------------------------------------------------
 // Module
 
-// Why the one-hash functions are JS wrappers around native "into" calls:
-// a Buffer created from native code (napi_create_buffer_copy, or an
+// Why the one-hash functions are JS wrappers around native "into" calls: a
+// Buffer created from native code (napi_create_buffer_copy, or an
 // ArrayBuffer plus typed array) costs 400-600 ns on Node 20 (an off-heap
 // backing store and its GC bookkeeping each time; measured, see
-// docs/benchmarks.md), several times the hash itself. Buffer.allocUnsafe(32)
-// takes ~30 ns from Node's Buffer pool. So each sha256/sha256d/merkleRoot is
-// a two-line JS function that allocates the result there and lets the
-// native code write into it: one allocation per call, as before, just a
-// cheap one. The result is a pooled Buffer, like Buffer.from()'s.
+// docs/benchmarks.md), several times the hash itself, while
+// Buffer.allocUnsafe(32) slices Node's Buffer pool in JS for a small
+// fraction of that. So each sha256/sha256d/merkleRoot is a two-line JS
+// function that allocates the result there and lets the native code write
+// into it: still one allocation per call, a cheap one. The result is a
+// pooled Buffer, like Buffer.from()'s.
 constexpr const char kWrapperSource[] = R"JS(
 (function makeImpl(name, raw) {
   'use strict';
@@ -368,8 +369,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   };
   add(kGeneric);
 #if defined(HEADFRAME_X86)
-  // Listed in order of preference; `best` is the last one the CPU has. The
-  // order comes from the measurements in docs/benchmarks.md.
+  // Added from the least to the most preferred, so `best` ends as the most
+  // preferred one the CPU has (order measured: docs/benchmarks.md).
   if (kCpu.avx2) add(kAvx2), best = kAvx2.name;
   if (kCpu.shani) add(kShani), best = kShani.name;
   if (kCpu.avx512) add(kAvx512), best = kAvx512.name;

@@ -1,20 +1,25 @@
 /**
- * Vardiff under simulated miners: prints, per hashrate, how many windows the
- * difficulty takes to come within 2x of the ideal, where it stands after
- * three windows, and over a long steady run the share-interval error and the
- * number of changes. Deterministic (seeded PRNG, simulated clock).
+ * Vardiff against simulated miners (Poisson shares, simulated clock, seeded
+ * PRNG: deterministic). Prints two tables:
+ *
+ * 1. Steady miners, per hashrate: where the difficulty stands after three
+ *    windows (the issue's "within 2x of ideal within three windows"), and
+ *    over the following `windows` windows the mean share interval against
+ *    the target, the number of changes and the most changes in one window.
+ * 2. Hashrate steps after 30 steady windows (200 TH/s): windows until the
+ *    difficulty is back within 2x of the new ideal and within the band.
  *
  *   npx tsc -p tsconfig.build.json && node dist/scripts/sim-vardiff.js [seeds] [windows]
  *
- * The numbers in docs/vardiff.md come from this script with the defaults.
+ * docs/vardiff.md quotes this script's output with the defaults.
  */
 import { arch, cpus, platform } from 'node:os'
 import { defaultVardiffOptions, type VardiffOptions } from '../src/vardiff/index.js'
-import { idealDifficulty, simulate } from '../test/vardiff/simulated-miner.js'
+import { idealDifficulty, simulate, type Phase } from '../test/vardiff/simulated-miner.js'
 
 /** The hashrates the issue names, plus a CPU miner (with a low minimum difficulty). */
-export const HASHRATES: readonly { name: string; hashrate: number; vardiff?: Partial<VardiffOptions> }[] = [
-  { name: '1 MH/s (CPU)', hashrate: 1e6, vardiff: { minDifficulty: 0.0001 } },
+const HASHRATES: readonly { name: string; hashrate: number; vardiff?: Partial<VardiffOptions> }[] = [
+  { name: '1 MH/s (CPU, min 0.0001)', hashrate: 1e6, vardiff: { minDifficulty: 0.0001 } },
   { name: '1 GH/s', hashrate: 1e9 },
   { name: '10 GH/s', hashrate: 1e10 },
   { name: '100 GH/s', hashrate: 1e11 },
@@ -25,76 +30,107 @@ export const HASHRATES: readonly { name: string; hashrate: number; vardiff?: Par
   { name: '1 PH/s', hashrate: 1e15 },
 ]
 
-interface Row {
-  name: string
-  ideal: number
-  /** Windows until the difficulty stays within 2x of ideal: worst over seeds. */
-  convergeWorst: number
-  convergeMean: number
-  /** Difficulty / ideal after 3 windows: extremes over seeds. */
-  at3Min: number
-  at3Max: number
-  /** Steady mean interval error vs target, extremes over seeds (fraction). */
-  errMin: number
-  errMax: number
-  /** Changes during the steady run: mean and worst over seeds. */
-  changesMean: number
-  changesMax: number
-  /** Most changes in one window of the steady run (any seed). */
-  perWindowMax: number
+const STEPS: readonly { name: string; factor: number; idleWindows?: number }[] = [
+  { name: 'halves', factor: 0.5 },
+  { name: 'doubles', factor: 2 },
+  { name: 'drops to a third', factor: 1 / 3 },
+  { name: 'drops to a tenth', factor: 0.1 },
+  { name: 'grows tenfold', factor: 10 },
+  { name: 'idle 10 windows, back', factor: 1, idleWindows: 10 },
+]
+
+const o = defaultVardiffOptions
+const W = o.retargetInterval
+const T = o.targetInterval
+
+function quantiles(values: number[], ps: readonly number[]): number[] {
+  const sorted = [...values].sort((a, b) => a - b)
+  return ps.map((p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN)
 }
 
-function run(seeds: number, windows: number): Row[] {
-  const o = defaultVardiffOptions
-  const w = o.retargetInterval
-  const rows: Row[] = []
-  for (const { name, hashrate, vardiff } of HASHRATES) {
-    const target = vardiff?.targetInterval ?? o.targetInterval
-    const ideal = idealDifficulty(hashrate, target)
-    const row: Row = { name, ideal, convergeWorst: 0, convergeMean: 0, at3Min: Infinity, at3Max: 0, errMin: Infinity, errMax: -Infinity, changesMean: 0, changesMax: 0, perWindowMax: 0 }
-    for (let seed = 1; seed <= seeds; seed++) {
-      const sim = simulate({ vardiff, hashrate, seconds: (3 + windows) * w, seed })
-      // First window boundary from which the difficulty stays within 2x of ideal up to 3 windows.
-      let converged = 0
-      for (const c of sim.changes) {
-        const r = c.difficulty / ideal
-        if (c.t <= 3 * w && (r > 2 || r < 0.5)) converged = Math.ceil((sim.changes.find((x) => x.t > c.t)?.t ?? Infinity) / w)
-      }
-      row.convergeWorst = Math.max(row.convergeWorst, converged)
-      row.convergeMean += converged / seeds
-      const at3 = sim.difficultyAt(3 * w) / ideal
-      row.at3Min = Math.min(row.at3Min, at3)
-      row.at3Max = Math.max(row.at3Max, at3)
-      const err = sim.meanInterval(3 * w, (3 + windows) * w) / target - 1
-      row.errMin = Math.min(row.errMin, err)
-      row.errMax = Math.max(row.errMax, err)
-      const steady = sim.changesIn(3 * w, (3 + windows) * w)
-      row.changesMean += steady.length / seeds
-      row.changesMax = Math.max(row.changesMax, steady.length)
-      for (let k = 3; k < 3 + windows; k++) row.perWindowMax = Math.max(row.perWindowMax, sim.changesIn(k * w, (k + 1) * w).length)
+function steadyTable(seeds: number, windows: number): void {
+  console.log('| hashrate | ideal difficulty | D / ideal after 3 windows (min-max) | outside 2x after 3 windows | steady interval error (min / max) | steady changes (mean / p99 / max) | most changes in one window |')
+  console.log('|---|---|---|---|---|---|---|')
+  let runs = 0
+  let misses = 0
+  for (const [index, { name, hashrate, vardiff }] of HASHRATES.entries()) {
+    const ideal = idealDifficulty(hashrate, T)
+    const at3: number[] = []
+    const errors: number[] = []
+    const changes: number[] = []
+    let perWindow = 0
+    for (let k = 1; k <= seeds; k++) {
+      const sim = simulate({ vardiff, hashrate, seconds: (3 + windows) * W, seed: index * 100000 + k })
+      const r = sim.difficultyAt(3 * W) / ideal
+      at3.push(r)
+      if (r < 0.5 || r > 2) misses++
+      errors.push(sim.meanInterval(3 * W, (3 + windows) * W) / T - 1)
+      const steady = sim.changesIn(3 * W, (3 + windows) * W)
+      changes.push(steady.length)
+      for (let i = 1; i < steady.length; i++) if ((steady[i]?.t ?? 0) - (steady[i - 1]?.t ?? 0) < W) perWindow = Math.max(perWindow, 2)
+      if (steady.length > 0) perWindow = Math.max(perWindow, 1)
     }
-    rows.push(row)
+    runs += seeds
+    const pct = (x: number): string => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} %`
+    const [c99 = 0, cMax = 0] = quantiles(changes, [0.99, 1])
+    const mean = changes.reduce((a, b) => a + b, 0) / seeds
+    console.log(
+      `| ${name} | ${ideal.toPrecision(3)} | ${Math.min(...at3).toFixed(2)}-${Math.max(...at3).toFixed(2)} | ${at3.filter((r) => r < 0.5 || r > 2).length} of ${seeds} | ${pct(Math.min(...errors))} / ${pct(Math.max(...errors))} | ${mean.toFixed(2)} / ${c99} / ${cMax} | ${perWindow} |`,
+    )
   }
-  return rows
+  console.log(`\n${misses} of ${runs} runs outside 2x of ideal after three windows.\n`)
+}
+
+function stepTable(seeds: number): void {
+  const hashrate = 2e14
+  const before = 30 * W
+  console.log('| 200 TH/s miner ... | windows to within 2x (median / p90 / max) | windows to within the band (median / p90 / max) | changes (median / max) |')
+  console.log('|---|---|---|---|')
+  for (const step of STEPS) {
+    const back = before + (step.idleWindows ?? 0) * W
+    const phases: Phase[] =
+      step.idleWindows === undefined
+        ? [{ at: 0, hashrate }, { at: before, hashrate: hashrate * step.factor }]
+        : [{ at: 0, hashrate }, { at: before, hashrate: 0 }, { at: back, hashrate }]
+    const ideal = idealDifficulty(hashrate * step.factor, T)
+    const to2: number[] = []
+    const toBand: number[] = []
+    const changes: number[] = []
+    for (let k = 1; k <= seeds; k++) {
+      const sim = simulate({ hashrate: phases, seconds: back + 40 * W, seed: 900000 + k })
+      // Windows after `back` from which D stays inside [lo, hi] x ideal.
+      const settle = (lo: number, hi: number): number => {
+        let since = 0
+        const inside = (d: number): boolean => d / ideal >= lo && d / ideal <= hi
+        if (!inside(sim.difficultyAt(back))) since = Infinity
+        for (const c of sim.changesIn(back, Infinity)) {
+          if (!inside(c.difficulty)) since = Infinity
+          else if (since === Infinity) since = (c.t - back) / W
+        }
+        return since
+      }
+      to2.push(settle(0.5, 2))
+      // The band on the interval, as difficulty / ideal: [1 / 1.3, 1 / 0.7].
+      toBand.push(settle(1 / (1 + o.variance), 1 / (1 - o.variance)))
+      changes.push(sim.changesIn(before, Infinity).length)
+    }
+    const f = (xs: number[]): string => quantiles(xs, [0.5, 0.9, 1]).map((x) => x.toFixed(1)).join(' / ')
+    const [cMed = 0, cMax = 0] = quantiles(changes, [0.5, 1])
+    console.log(`| ${step.name} | ${f(to2)} | ${f(toBand)} | ${cMed} / ${cMax} |`)
+  }
 }
 
 function main(): void {
-  const seeds = Number(process.argv[2] ?? 20)
+  const seeds = Number(process.argv[2] ?? 200)
   const windows = Number(process.argv[3] ?? 200)
-  const o = defaultVardiffOptions
   const started = process.hrtime.bigint()
-  const rows = run(seeds, windows)
-  const ms = Number(process.hrtime.bigint() - started) / 1e6
-  const pct = (x: number): string => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} %`
-  console.log(`vardiff simulation: defaults (start ${o.startDifficulty}, target ${o.targetInterval} s, window ${o.retargetInterval} s, band ±${o.variance * 100} %, early end at ${o.retargetShares} shares)`)
-  console.log(`${seeds} seeds per hashrate; steady run = windows 3..${3 + windows}; ${platform()} ${arch()}, ${cpus()[0]?.model ?? 'unknown cpu'}, node ${process.version}; ${ms.toFixed(0)} ms\n`)
-  console.log('| hashrate | ideal difficulty | windows to 2x (mean / worst) | D/ideal after 3 windows (min-max) | steady interval error (min / max) | steady changes (mean / max) | max changes in a window |')
-  console.log('|---|---|---|---|---|---|---|')
-  for (const r of rows) {
-    console.log(
-      `| ${r.name} | ${r.ideal.toPrecision(3)} | ${r.convergeMean.toFixed(2)} / ${r.convergeWorst} | ${r.at3Min.toFixed(2)}-${r.at3Max.toFixed(2)} | ${pct(r.errMin)} / ${pct(r.errMax)} | ${r.changesMean.toFixed(2)} / ${r.changesMax} | ${r.perWindowMax} |`,
-    )
-  }
+  console.log(
+    `vardiff simulation, defaults: start ${o.startDifficulty}, min ${o.minDifficulty}, target ${T} s, window ${W} s, band ±${o.variance * 100} %, retargetShares ${o.retargetShares}; ticks every 1 s`,
+  )
+  console.log(`${seeds} seeds per row; steady run = windows 3 to ${3 + windows}; ${platform()} ${arch()}, ${cpus()[0]?.model ?? 'unknown cpu'}, node ${process.version}\n`)
+  steadyTable(seeds, windows)
+  stepTable(seeds)
+  console.log(`\n${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(1)} s`)
 }
 
 main()

@@ -17,6 +17,17 @@ export const ERROR_CODES = {
   HF_STRATUM_TLS: 'The TLS certificate or key for the Stratum TLS listener could not be read or used.',
   HF_HASHER_UNAVAILABLE: 'The hasher backend asked for (native addon or one of its implementations) cannot run here.',
   HF_HASHER_ENV: '`HEADFRAME_HASHER` or `HEADFRAME_SHA256` holds a value that is not one of the accepted names.',
+  HF_BITCOIND_UNREACHABLE: 'bitcoind could not be reached: connection refused or reset, host not found, or the connection closed before an answer.',
+  HF_BITCOIND_AUTH: "bitcoind rejected the RPC credentials (HTTP 401), or refused this client's address (HTTP 403).",
+  HF_BITCOIND_COOKIE: 'The bitcoind cookie file could not be read or holds no `user:password` line.',
+  HF_BITCOIND_TIMEOUT: 'A bitcoind RPC call got no complete answer within its timeout.',
+  HF_BITCOIND_WARMING_UP: 'bitcoind is starting (RPC error -28: loading the block index, verifying blocks, ...) and answers no calls yet.',
+  HF_BITCOIND_IBD: 'bitcoind is in initial block download: it cannot serve work for the current chain tip yet.',
+  HF_BITCOIND_WRONG_NETWORK: 'bitcoind runs a different chain than the configured `network`.',
+  HF_BITCOIND_BAD_RESPONSE: 'bitcoind answered with something that is not the expected JSON-RPC answer (garbage, truncated or malformed JSON, a missing or mistyped field).',
+  HF_BITCOIND_HTTP: 'bitcoind answered with an HTTP error status and no JSON-RPC body (e.g. 503 when its RPC work queue is full).',
+  HF_BITCOIND_RPC: 'bitcoind answered a call with a JSON-RPC error; its code and message are kept on the error.',
+  HF_BITCOIND_CLOSED: 'A call was made on, or was still running when, the bitcoind RPC client was closed.',
 } as const satisfies Record<string, string>
 
 /** A stable error code. */
@@ -55,3 +66,54 @@ export class HasherError extends HeadframeError {}
 
 /** A Stratum listener could not start. */
 export class ListenError extends HeadframeError {}
+
+/** The codes a `BitcoindError` carries. */
+export type BitcoindErrorCode = Extract<ErrorCode, `HF_BITCOIND_${string}`>
+
+/** What a `BitcoindError` knows beyond its code and message. Never credentials. */
+export interface BitcoindErrorDetails {
+  /** The node's RPC URL without credentials. */
+  readonly url: string
+  /** The RPC method called, when the error belongs to one call. */
+  readonly method?: string | undefined
+  /** The JSON-RPC error code bitcoind answered (e.g. -28, -8, -25). */
+  readonly rpcCode?: number | undefined
+  /** The JSON-RPC error message bitcoind answered. */
+  readonly rpcMessage?: string | undefined
+  /** The HTTP status of the answer, when there was one. */
+  readonly httpStatus?: number | undefined
+  /**
+   * True when no JSON-RPC answer came back (unreachable, timeout, a reset,
+   * an HTTP error without a JSON body, an unreadable body): the call may or
+   * may not have run on the node. A `submitblock` caller retries on these.
+   */
+  readonly transport?: boolean
+  /** True when waiting and calling again may succeed (warming up, IBD, transport failures). */
+  readonly retryable?: boolean
+}
+
+/**
+ * A bitcoind RPC call failed. `code` says how; `transport` tells a failure
+ * to get any answer from an answer that said no (see docs/bitcoind.md).
+ */
+export class BitcoindError extends HeadframeError {
+  declare readonly code: BitcoindErrorCode
+  readonly url: string
+  readonly method: string | undefined
+  readonly rpcCode: number | undefined
+  readonly rpcMessage: string | undefined
+  readonly httpStatus: number | undefined
+  readonly transport: boolean
+  readonly retryable: boolean
+
+  constructor(code: BitcoindErrorCode, message: string, details: BitcoindErrorDetails, options?: { cause?: unknown }) {
+    super(code, message, options)
+    this.url = details.url
+    this.method = details.method
+    this.rpcCode = details.rpcCode
+    this.rpcMessage = details.rpcMessage
+    this.httpStatus = details.httpStatus
+    this.transport = details.transport ?? false
+    this.retryable = details.retryable ?? false
+  }
+}
