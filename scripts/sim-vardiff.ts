@@ -84,7 +84,7 @@ function steadyTable(seeds: number, windows: number): void {
 function stepTable(seeds: number): void {
   const hashrate = 2e14
   const before = 30 * W
-  console.log('| 200 TH/s miner ... | windows to within 2x (median / p90 / max) | windows to within the band (median / p90 / max) | changes (median / max) |')
+  console.log('| 200 TH/s miner ... | windows to within 2x (median / p99 / max) | windows to within the band (median / p99 / max) | changes (median / max) |')
   console.log('|---|---|---|---|')
   for (const step of STEPS) {
     const back = before + (step.idleWindows ?? 0) * W
@@ -110,11 +110,11 @@ function stepTable(seeds: number): void {
         return since
       }
       to2.push(settle(0.5, 2))
-      // The band on the interval, as difficulty / ideal: [1 / 1.3, 1 / 0.7].
-      toBand.push(settle(1 / (1 + o.variance), 1 / (1 - o.variance)))
+      // The mean interval is T * D / ideal: within the band when D / ideal is in 1 ± variance.
+      toBand.push(settle(1 - o.variance, 1 + o.variance))
       changes.push(sim.changesIn(before, Infinity).length)
     }
-    const f = (xs: number[]): string => quantiles(xs, [0.5, 0.9, 1]).map((x) => x.toFixed(1)).join(' / ')
+    const f = (xs: number[]): string => quantiles(xs, [0.5, 0.99, 1]).map((x) => x.toFixed(1)).join(' / ')
     const [cMed = 0, cMax = 0] = quantiles(changes, [0.5, 1])
     console.log(`| ${step.name} | ${f(to2)} | ${f(toBand)} | ${cMed} / ${cMax} |`)
   }

@@ -13,6 +13,7 @@ import { selectHasher, type Hasher, type HasherEnv } from './shares/hasher.js'
 import { PACKAGE_VERSION } from './package-info.js'
 import { StratumServer } from './server/index.js'
 import type { JobSource } from './jobs/job-source.js'
+import { buildSources } from './jobs/source-factory.js'
 import { Vardiff, type VardiffOptions } from './vardiff/index.js'
 import type { VardiffConfig } from './config/index.js'
 
@@ -25,7 +26,7 @@ export interface PoolOptions {
   readonly log: Logger
   /** Environment for the hasher choice (HEADFRAME_HASHER, HEADFRAME_SHA256). */
   readonly env?: HasherEnv
-  /** A work source to attach (later issues build it from the config). */
+  /** A work source to attach instead of the configured ones (tests, embedding). */
   readonly source?: JobSource
 }
 
@@ -75,10 +76,23 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
   const stratum = new StratumServer({ config: config.stratum, hasher, log, difficulty: (now) => new Vardiff(difficulty, now) })
   const { port } = await stratum.listen()
 
+  let built: Awaited<ReturnType<typeof buildSources>>
+  try {
+    built = await buildSources(config, { log, sha256d: hasher.sha256d, ...(origin.kind === 'file' ? { source: origin.path } : {}) })
+  } catch (err) {
+    await stratum.close()
+    throw err
+  }
+  // Failover between several sources is its own component (issue #5); until
+  // then the first configured source serves.
+  const source = options.source ?? built.sources[0]
+  if (built.sources.length > 1) log.warn({ sources: built.sources.map((s) => s.name) }, 'several sources configured: only the first is used until failover lands')
+
   let reminder: NodeJS.Timeout | undefined
-  if (options.source !== undefined) {
-    await options.source.start()
-    stratum.attachSource(options.source)
+  if (source !== undefined) {
+    await source.start()
+    stratum.attachSource(source)
+    log.info({ source: source.name }, 'work source started')
   } else {
     const idle = (): void =>
       log.warn('no work source configured: miners can connect but get no work yet (this version has no bitcoind or upstream source)')
@@ -93,7 +107,8 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
     async stop() {
       if (reminder !== undefined) clearInterval(reminder)
       await stratum.close()
-      await options.source?.stop()
+      await source?.stop()
+      await built.close()
       log.info('headframe stopped')
     },
   }

@@ -6,7 +6,8 @@
 import { Command, CommanderError } from 'commander'
 import { stringify as toToml } from 'smol-toml'
 import { loadConfig, redactConfig } from '../config/index.js'
-import { HeadframeError } from '../errors.js'
+import { ConfigError, HeadframeError } from '../errors.js'
+import { sourceProblems } from '../jobs/source-factory.js'
 import { createLogger } from '../log.js'
 import { startPool, type Pool } from '../app.js'
 import { PACKAGE_VERSION } from '../package-info.js'
@@ -61,6 +62,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('-c, --config <file>', 'TOML config file (default: ./headframe.toml when present)')
     .action(async (opts: { config?: string }) => {
       const { config, origin } = await loadConfig(opts.config, { env: io.env, cwd: io.cwd })
+      const problems = sourceProblems(config)
+      if (problems.length > 0) throw new ConfigError('HF_CONFIG_INVALID', problems, origin.kind === 'file' ? { source: origin.path } : {})
       const source = origin.kind === 'file' ? origin.path : 'built-in defaults (no config file)'
       io.stdout(`config OK: ${source}\n\n${toToml(redactConfig(config))}\n`)
     })

@@ -11,6 +11,9 @@
  *   the end, not a push), sequence 0xffffffff | outputs: payouts, then the
  *   witness commitment (value 0) | locktime 0
  *
+ * (`timelockToHeight` switches to BIP 54's sequence 0xfffffffe and locktime
+ * height - 1.)
+ *
  * coinb1 ends just before the extranonce space, coinb2 starts with the
  * sequence. When the template has a witness commitment the block carries
  * the coinbase with its witness (BIP 141): one stack item, the 32-byte
@@ -49,6 +52,13 @@ export interface CoinbaseParams {
   readonly coinbaseValue: bigint
   /** The template's `default_witness_commitment` script, when it has one. */
   readonly witnessCommitment?: Buffer | undefined
+  /**
+   * BIP 54 (Consensus Cleanup, proposed) forward compatibility: locktime
+   * height - 1 and sequence 0xfffffffe instead of 0 and 0xffffffff. Valid
+   * today (the locktime is already passed); off by default, matching the
+   * regtest fixtures.
+   */
+  readonly timelockToHeight?: boolean
 }
 
 /** The coinbase without witness, split around the extranonce space. */
@@ -72,8 +82,9 @@ const WITNESS_COMMITMENT_MIN_SIZE = 38
 const MAX_HEIGHT = 0x7fffffff
 
 const NULL_PREVOUT = Buffer.concat([Buffer.alloc(32), Buffer.from([0xff, 0xff, 0xff, 0xff])])
-const FINAL_SEQUENCE = Buffer.from([0xff, 0xff, 0xff, 0xff])
-const LOCKTIME_ZERO = Buffer.alloc(4)
+const SEQUENCE_FINAL = 0xffffffff
+/** The highest sequence that keeps nLockTime enforced (BIP 54 needs it non-final). */
+const MAX_SEQUENCE_NONFINAL = 0xfffffffe
 
 /**
  * The BIP34 height push, exactly as Bitcoin Core checks it: the scriptSig
@@ -125,11 +136,12 @@ export function buildCoinbase(params: CoinbaseParams): CoinbaseParts {
     varInt(scriptSigHead.length + extranonceSize),
     scriptSigHead,
   ])
+  const timelock = params.timelockToHeight === true
   const coinb2 = Buffer.concat([
-    FINAL_SEQUENCE,
+    timelock ? uint32LE(MAX_SEQUENCE_NONFINAL) : uint32LE(SEQUENCE_FINAL),
     varInt(allOutputs.length),
     ...allOutputs.flatMap((o) => [uint64LE(o.value), withVarIntLength(o.script)]),
-    LOCKTIME_ZERO,
+    uint32LE(timelock ? Math.max(0, height - 1) : 0),
   ])
   return { coinb1, coinb2 }
 }

@@ -54,6 +54,8 @@ const SIGNIFICANCE = 2
 const CAUTION = 1
 /** A rate whose whole 2-sigma interval is beyond this factor from the target is acted on at once, not once a window. */
 const FAR = 2
+/** The fewest shares a downward move to the estimate rests on; with fewer, a miner counts as silent. */
+const SLOW_SHARES = 3
 /** Shares' worth of evidence kept across a change. */
 const KEPT_SHARES = 16
 /** z-score at which a window's count says the hashrate stepped (one-sided ~3e-6 per test). */
@@ -151,6 +153,14 @@ export class Vardiff {
     if (t === undefined || !(difficulty > 0 && Number.isFinite(difficulty))) return undefined
     // In units of the difficulty in force: a share of an older job counts
     // what it was worth (cgminer applies a new difficulty from the next job).
+    // The first share after a whole window of silence: the miner stopped
+    // and is back. The silence has already been acted on (see #decide); as
+    // exposure it would make the returning shares look like a slow miner.
+    if (this.#shares >= PROBE_SHARES && t - this.#lastShare > this.#windowMs) {
+      this.#rate.reset(t)
+      this.#window.reset(t)
+      this.#windowStart = t
+    }
     const weight = difficulty / this.#difficulty
     this.#rate.add(weight)
     this.#session.add(weight)
@@ -223,9 +233,10 @@ export class Vardiff {
       return this.#change(t, Math.max(1, lowerBound(count, CAUTION) / expected) * this.#difficulty)
     }
     if (q < 1 / (1 + o.variance) && high < 1 && (paced || high < 1 / FAR)) {
-      if (count >= 1) return this.#change(t, q * this.#difficulty)
-      // Silent since the last change: no lower than the session's fading
-      // estimate allows, and at most one probe step at a time.
+      if (count >= SLOW_SHARES) return this.#change(t, q * this.#difficulty)
+      // (Nearly) silent: a rate from one or two shares over a long silence
+      // says "stopped", not "how fast". Lower no faster than the session's
+      // fading estimate, and at most one probe step at a time.
       const sessionQ = (this.#session.workRate * o.targetInterval) / this.#difficulty
       const next = Math.max(sessionQ, 1 / PROBE_FACTOR)
       return next < 1 / (1 + o.variance) ? this.#change(t, next * this.#difficulty) : undefined

@@ -9,6 +9,9 @@
  * difficulty reaching the miner `latencyMs` after vardiff chose it (until
  * then its shares still carry the old difficulty, as with cgminer, which
  * applies a difficulty from the next job).
+ *
+ * Exponential gaps are memoryless, so when the difficulty or the hashrate
+ * changes the next share is simply drawn again from that moment.
  */
 import { Vardiff, type VardiffOptions } from '../../src/vardiff/index.js'
 
@@ -110,6 +113,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
   let hashrate = phases[0]?.hashrate ?? 0
   /** Difficulties chosen but not yet applied by the miner: [time applied, value]. */
   const pending: [number, number][] = []
+  let nextShare = Infinity
   const draw = (now: number): number => {
     if (hashrate <= 0) return Infinity
     const mean = (minerDifficulty * TWO_32 * 1000) / hashrate
@@ -124,8 +128,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
     } else pending.push([now + latencyMs, changed])
   }
   if (options.suggest !== undefined) decided(0, vardiff.suggest(options.suggest, 0))
-
-  let nextShare = draw(0)
+  nextShare = draw(0)
   let nextTick = tickMs
   for (;;) {
     const nextPhase = (phases[phase + 1]?.at ?? Infinity) * 1000

@@ -1,0 +1,167 @@
+/**
+ * Vardiff behaviours one at a time, mostly with shares fed at exact times
+ * (deterministic, no PRNG): early retarget, probing, silence, clamping,
+ * suggestions, fixed difficulty, fractional difficulties, bad input.
+ */
+import t from 'tap'
+import { defaultVardiffOptions, Vardiff } from '../../src/vardiff/index.js'
+import { idealDifficulty, simulate, TWO_32 } from './simulated-miner.js'
+
+const T = defaultVardiffOptions.targetInterval
+const W = defaultVardiffOptions.retargetInterval
+const s = (seconds: number): number => seconds * 1000
+
+/** Feeds shares of `difficulty` every `every` seconds from `from` to `to` (exclusive), ticking each second; returns the changes. */
+function feed(v: Vardiff, from: number, to: number, every: number, difficulty: () => number): { t: number; d: number }[] {
+  const changes: { t: number; d: number }[] = []
+  let next = from + every
+  for (let now = from + 1; now < to; now++) {
+    while (next <= now && next < to) {
+      const d = v.recordShare(s(next), difficulty())
+      if (d !== undefined) changes.push({ t: next, d })
+      next += every
+    }
+    const d = v.tick(s(now))
+    if (d !== undefined) changes.push({ t: now, d })
+  }
+  return changes
+}
+
+t.test('a new session runs at the start difficulty', async (t) => {
+  const v = new Vardiff({}, 0)
+  t.equal(v.difficulty, 1024)
+  t.equal(v.floor, 1)
+  t.equal(v.fixed, false)
+  t.equal(v.estimatedHashrate(0), 0, 'no shares, no hashrate')
+  t.equal(v.tick(s(T)), undefined, 'nothing happens before the first probe')
+})
+
+t.test('far too fast: retargeted on the retargetShares-th share, long before the window ends', async (t) => {
+  const v = new Vardiff({}, 0)
+  const changes: number[] = []
+  // 100 times the target rate: a share every 0.05 s at 1024.
+  for (let i = 1; i <= 10; i++) {
+    const d = v.recordShare(i * 50, 1024)
+    if (d !== undefined) changes.push(i)
+  }
+  t.same(changes, [10], 'exactly at the 10th share, 0.5 s into a 90 s window')
+  const ideal = 1024 * 100
+  t.ok(v.difficulty > ideal / 2 && v.difficulty < ideal, `lands below the estimate, within 2x (${v.difficulty})`)
+  // Shares of the old job keep coming at 1024 (cgminer applies the new
+  // difficulty from the next job): they count what they are worth.
+  for (let i = 11; i <= 60; i++) t.equal(v.recordShare(i * 10, 1024), undefined, `old-job share ${i} moves nothing`)
+})
+
+t.test('silence before the first shares: divided by 8 every 2 target intervals, down to the minimum', async (t) => {
+  const v = new Vardiff({}, 0)
+  const changes = feed(v, 0, 60, Infinity, () => 0)
+  t.same(changes, [
+    { t: 2 * T, d: 128 },
+    { t: 4 * T, d: 16 },
+    { t: 6 * T, d: 2 },
+    { t: 8 * T, d: 1 },
+  ])
+  t.equal(v.difficulty, 1, 'the minimum holds')
+})
+
+t.test('a steady miner on target is left alone; once silent it is lowered no faster than its estimate fades', async (t) => {
+  const v = new Vardiff({ startDifficulty: 1000 }, 0)
+  const steady = feed(v, 0, 20 * W, T, () => v.difficulty)
+  t.same(steady, [], 'no change in 20 windows of shares exactly on target')
+  const hashrate = v.estimatedHashrate(s(20 * W))
+  t.ok(Math.abs(hashrate / idealHashrate(1000) - 1) < 0.05, 'estimated hashrate within 5 %')
+
+  const silent = feed(v, 20 * W, 30 * W, Infinity, () => 0)
+  t.ok(silent.length > 0 && v.difficulty < 1000 / 1.3, `lowered during 10 silent windows (${silent.map((c) => c.d).join(', ')})`)
+  t.ok(v.difficulty >= 1000 * Math.exp(-1) * 0.7, 'but only as fast as e-fold per 10 windows')
+  const gaps = silent.map((c, i) => c.t - (silent[i - 1]?.t ?? 20 * W))
+  t.ok(gaps.every((g) => g >= W), 'at most one change per window')
+})
+
+t.test('a miner gone ten times slower is lowered within a few windows', async (t) => {
+  const v = new Vardiff({ startDifficulty: 1000 }, 0)
+  feed(v, 0, 20 * W, T, () => v.difficulty)
+  // Now one share of 1000 every 50 s.
+  const changes = feed(v, 20 * W, 32 * W, 10 * T, () => v.difficulty)
+  t.ok(changes.length >= 1, `lowered (${changes.map((c) => `${((c.t - 20 * W) / W).toFixed(1)} w: ${c.d}`).join(', ')})`)
+  t.ok(v.difficulty <= 200 && v.difficulty >= 50, `within 2x of the new ideal 100 after 12 windows (${v.difficulty})`)
+})
+
+t.test('difficulties stay within [min, max]', async (t) => {
+  const fast = new Vardiff({ maxDifficulty: 5000 }, 0)
+  feed(fast, 0, 5 * W, 0.01, () => fast.difficulty)
+  t.equal(fast.difficulty, 5000, 'a miner too fast for the maximum sits at it')
+  const slow = new Vardiff({ minDifficulty: 100, startDifficulty: 100 }, 0)
+  const changes = feed(slow, 0, 10 * W, 60, () => slow.difficulty)
+  t.same(changes, [], 'a miner too slow for the minimum stays at it')
+})
+
+t.test('mining.suggest_difficulty is a floor within [min, max]', async (t) => {
+  const v = new Vardiff({ minDifficulty: 10, maxDifficulty: 1e6 }, 0)
+  t.equal(v.suggest(500, 0), 500, 'before any share the suggestion is taken as the start')
+  t.equal(v.floor, 500)
+  t.equal(v.suggest(1, 0), 10, 'clamped to min')
+  t.equal(v.suggest(1e9, 0), 1e6, 'clamped to max')
+  t.equal(v.suggest(2000, 0), 2000)
+  for (const bad of [0, -5, NaN, Infinity]) t.equal(v.suggest(bad, 0), undefined, `ignored: ${bad}`)
+  t.equal(v.floor, 2000, 'bad suggestions leave the floor')
+
+  // A slow miner: vardiff would go lower, the floor holds.
+  const changes = feed(v, 0, 10 * W, 60, () => v.difficulty)
+  t.same(changes, [], 'never below the suggested floor')
+  t.equal(v.suggest(500, s(10 * W)), undefined, 'after shares, a lower suggestion does not lower the difficulty')
+  t.equal(v.floor, 500, 'but lowers the floor')
+  t.equal(v.suggest(4000, s(10 * W)), 4000, 'and a higher one raises it at once')
+})
+
+t.test('fixed difficulty: vardiff off', async (t) => {
+  const v = new Vardiff({ fixedDifficulty: 0.5 }, 0)
+  t.equal(v.difficulty, 0.5, 'fixed may lie outside min/max')
+  t.equal(v.fixed, true)
+  t.same(feed(v, 0, 3 * W, 0.01, () => 0.5), [], 'a flood changes nothing')
+  t.same(feed(v, 3 * W, 10 * W, Infinity, () => 0), [], 'nor does silence')
+  t.equal(v.suggest(100, s(10 * W)), undefined, 'suggestions are ignored')
+  t.equal(v.difficulty, 0.5)
+  const fresh = new Vardiff({ fixedDifficulty: 0.5 }, 0)
+  feed(fresh, 0, W, 1, () => 0.5)
+  t.ok(Math.abs(fresh.estimatedHashrate(s(W)) / ((0.5 * TWO_32) / 1) - 1) < 0.05, 'hashrate stats still work')
+})
+
+t.test('fractional difficulties: a 1 MH/s CPU miner with min 0.0001', async (t) => {
+  const ideal = idealDifficulty(1e6, T)
+  for (let seed = 1; seed <= 3; seed++) {
+    const sim = simulate({ hashrate: 1e6, seconds: 20 * W, seed, vardiff: { minDifficulty: 0.0001, startDifficulty: 0.01 } })
+    const d = sim.vardiff.difficulty
+    t.ok(d / ideal > 0.5 && d / ideal < 2, `seed ${seed}: ${d} for an ideal of ${ideal.toPrecision(3)}`)
+    for (const c of sim.changes) t.equal(Number(c.difficulty.toPrecision(3)), c.difficulty, `${c.difficulty} has at most 3 significant figures`)
+  }
+})
+
+t.test('bad input is ignored, never thrown or stored', async (t) => {
+  const v = new Vardiff({}, s(100))
+  for (const d of [0, -1, NaN, Infinity]) t.equal(v.recordShare(s(101), d), undefined, `share of difficulty ${d}`)
+  t.equal(v.estimatedHashrate(s(101)), 0, 'none of them counted')
+  t.equal(v.recordShare(NaN, 1024), undefined, 'NaN clock')
+  t.equal(v.tick(Infinity), undefined, 'infinite clock')
+  t.equal(v.estimatedHashrate(NaN), 0)
+  // A clock stepping back is held at the latest time seen.
+  feed(v, 100, 100 + W, 0.05, () => 1024)
+  const d = v.difficulty
+  t.equal(v.tick(s(50)), undefined)
+  t.equal(v.recordShare(s(60), d), undefined)
+  t.ok(Number.isFinite(v.difficulty) && v.difficulty === d, 'difficulty unchanged and finite')
+  t.ok(Number.isFinite(v.estimatedHashrate(s(50))), 'estimate finite')
+})
+
+t.test('estimated hashrate of a simulated 100 TH/s miner', async (t) => {
+  for (let seed = 1; seed <= 3; seed++) {
+    const sim = simulate({ hashrate: 1e14, seconds: 30 * W, seed })
+    const est = sim.vardiff.estimatedHashrate(s(30 * W))
+    t.ok(Math.abs(est / 1e14 - 1) < 0.15, `seed ${seed}: ${(est / 1e12).toFixed(1)} TH/s`)
+  }
+})
+
+/** The hashrate for which `difficulty` is ideal at the default target. */
+function idealHashrate(difficulty: number): number {
+  return (difficulty * TWO_32) / T
+}
