@@ -11,7 +11,7 @@
  */
 import { selectHasher } from '../../src/shares/hasher.js'
 import { parseBlock, serializeBlock, serializeTx, type TxInput, type TxParts } from '../helpers/block.js'
-import { heightPush, merkleRoot, targetOf, type GbtTemplate } from '../helpers/fake-bitcoind.js'
+import { heightPush, merkleRoot, targetOf, witnessCommitmentScript, type GbtTemplate } from '../helpers/fake-bitcoind.js'
 
 const sha256d = selectHasher({}).sha256d
 
@@ -48,7 +48,8 @@ export function rebuildBlock(hex: string, edit: BlockEdit): string {
     merkleRoot(txids).root.copy(header, 36)
   }
   edit.header?.(header)
-  if ((edit.grind ?? 'meet') !== 'keep') grind(header, edit.grind ?? 'meet')
+  const want = edit.grind ?? 'meet'
+  if (want !== 'keep') grind(header, want)
   return serializeBlock(header, [serializeTx(coinbase), ...rest.map((tx) => tx.raw)]).toString('hex')
 }
 
@@ -93,11 +94,12 @@ export function mutateBlock(hex: string, mutation: Mutation): string {
 /**
  * A valid block from a getblocktemplate answer: coinbase with the BIP34
  * height, paying `coinbasevalue` (+ `extra`) to OP_TRUE, the witness
- * commitment and a 32-byte zero reserved value, every template transaction.
+ * commitment of its transactions and a 32-byte zero reserved value, every template transaction.
  */
 export function blockFromTemplate(gbt: GbtTemplate, options: { extra?: bigint; tag?: string; time?: number } = {}): string {
   const outputs = [{ value: BigInt(gbt.coinbasevalue) + (options.extra ?? 0n), script: Buffer.from([0x51]) }]
-  if (gbt.default_witness_commitment !== undefined) outputs.push({ value: 0n, script: Buffer.from(gbt.default_witness_commitment, 'hex') })
+  // Recomputed from the transactions (a test may edit the list), not copied.
+  if (gbt.default_witness_commitment !== undefined) outputs.push({ value: 0n, script: witnessCommitmentScript(gbt.transactions.map((tx) => tx.hash)) })
   const tag = Buffer.from(options.tag ?? '/test/')
   const coinbase: TxParts = {
     version: 2,

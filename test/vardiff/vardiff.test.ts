@@ -1,31 +1,120 @@
 /**
- * Vardiff behaviours one at a time, mostly with shares fed at exact times
- * (deterministic, no PRNG): early retarget, probing, silence, clamping,
- * suggestions, fixed difficulty, fractional difficulties, bad input.
+ * Vardiff one behaviour at a time: option validation (valid/invalid
+ * tables), then, mostly with shares fed at exact times (deterministic, no
+ * PRNG), early retarget, probing, silence, clamping, suggestions, fixed
+ * difficulty, fractional difficulties, bad input.
  */
 import t from 'tap'
-import { defaultVardiffOptions, Vardiff } from '../../src/vardiff/index.js'
+import { ConfigError } from '../../src/errors.js'
+import { defaultVardiffOptions, resolveVardiffOptions, Vardiff, vardiffProblems, type VardiffOptions } from '../../src/vardiff/index.js'
 import { idealDifficulty, simulate, TWO_32 } from './simulated-miner.js'
 
 const T = defaultVardiffOptions.targetInterval
 const W = defaultVardiffOptions.retargetInterval
 const s = (seconds: number): number => seconds * 1000
 
-/** Feeds shares of `difficulty` every `every` seconds from `from` to `to` (exclusive), ticking each second; returns the changes. */
-function feed(v: Vardiff, from: number, to: number, every: number, difficulty: () => number): { t: number; d: number }[] {
+/**
+ * A regular (not random) miner doing `work` difficulty-1 shares per second
+ * (hashrate / 2^32) from `from` to `to` seconds: its next share, at the
+ * difficulty in force, comes `difficulty / work` seconds after the last.
+ * Ticks every second. Returns the changes.
+ */
+function feed(v: Vardiff, from: number, to: number, work: number): { t: number; d: number }[] {
   const changes: { t: number; d: number }[] = []
-  let next = from + every
+  let next = from + v.difficulty / work
   for (let now = from + 1; now < to; now++) {
     while (next <= now && next < to) {
-      const d = v.recordShare(s(next), difficulty())
+      const d = v.recordShare(s(next), v.difficulty)
       if (d !== undefined) changes.push({ t: next, d })
-      next += every
+      next += v.difficulty / work
     }
     const d = v.tick(s(now))
     if (d !== undefined) changes.push({ t: now, d })
   }
   return changes
 }
+
+t.test('defaults are documented values, frozen, and valid', async (t) => {
+  t.same(defaultVardiffOptions, {
+    startDifficulty: 1024,
+    minDifficulty: 1,
+    maxDifficulty: 1e12,
+    targetInterval: 5,
+    retargetInterval: 90,
+    variance: 0.3,
+    retargetShares: 10,
+    fixedDifficulty: undefined,
+  })
+  t.ok(Object.isFrozen(defaultVardiffOptions))
+  t.same(vardiffProblems(defaultVardiffOptions), [])
+  const resolved = resolveVardiffOptions()
+  t.same(resolved, defaultVardiffOptions)
+  t.ok(Object.isFrozen(resolved))
+})
+
+/** Valid overrides: each keeps the other defaults. */
+const valid: { name: string; options: Partial<VardiffOptions> }[] = [
+  { name: 'CPU miner in tests', options: { minDifficulty: 0.0001, startDifficulty: 0.001 } },
+  { name: 'huge difficulties', options: { startDifficulty: 2.3e6, maxDifficulty: 1e15 } },
+  { name: 'min = start = max', options: { minDifficulty: 64, startDifficulty: 64, maxDifficulty: 64 } },
+  { name: 'slow target', options: { targetInterval: 15, retargetInterval: 15 } },
+  { name: 'narrow band', options: { variance: 0.05 } },
+  { name: 'fixed difficulty outside min/max', options: { fixedDifficulty: 0.5 } },
+  { name: 'undefined keeps the default', options: { startDifficulty: undefined, fixedDifficulty: undefined } },
+  { name: 'retargetShares bounds', options: { retargetShares: 2 } },
+]
+for (const { name, options } of valid) {
+  t.test(`valid: ${name}`, async (t) => {
+    const resolved = resolveVardiffOptions(options)
+    for (const [key, value] of Object.entries(options)) {
+      t.equal(resolved[key as keyof VardiffOptions], value ?? defaultVardiffOptions[key as keyof VardiffOptions], key)
+    }
+  })
+}
+
+/** Invalid overrides: every problem, by its exact message. */
+const invalid: { name: string; options: Record<string, unknown>; problems: string[] }[] = [
+  { name: 'zero min', options: { minDifficulty: 0 }, problems: ['minDifficulty: expected a finite number > 0, got 0'] },
+  { name: 'negative start', options: { startDifficulty: -1 }, problems: ['startDifficulty: expected a finite number > 0, got -1'] },
+  { name: 'NaN max', options: { maxDifficulty: NaN }, problems: ['maxDifficulty: expected a finite number > 0, got NaN'] },
+  { name: 'infinite max', options: { maxDifficulty: Infinity }, problems: ['maxDifficulty: expected a finite number > 0, got Infinity'] },
+  { name: 'string target', options: { targetInterval: '10' }, problems: ['targetInterval: expected a finite number > 0, got "10"'] },
+  { name: 'min above max', options: { minDifficulty: 10, maxDifficulty: 5, startDifficulty: 5 }, problems: ['minDifficulty: expected at most maxDifficulty (5), got 10', 'startDifficulty: expected at least minDifficulty (10), got 5'] },
+  { name: 'start below min', options: { minDifficulty: 2048 }, problems: ['startDifficulty: expected at least minDifficulty (2048), got 1024'] },
+  { name: 'start above max', options: { maxDifficulty: 512 }, problems: ['startDifficulty: expected at most maxDifficulty (512), got 1024'] },
+  { name: 'window shorter than the target', options: { retargetInterval: 4 }, problems: ['retargetInterval: expected at least targetInterval (5), got 4'] },
+  { name: 'variance 0', options: { variance: 0 }, problems: ['variance: expected a fraction between 0 and 1 (exclusive), got 0'] },
+  { name: 'variance 1', options: { variance: 1 }, problems: ['variance: expected a fraction between 0 and 1 (exclusive), got 1'] },
+  { name: 'variance as percent', options: { variance: 30 }, problems: ['variance: expected a fraction between 0 and 1 (exclusive), got 30'] },
+  { name: 'fractional retargetShares', options: { retargetShares: 2.5 }, problems: ['retargetShares: expected an integer 2-1000, got 2.5'] },
+  { name: 'retargetShares 1', options: { retargetShares: 1 }, problems: ['retargetShares: expected an integer 2-1000, got 1'] },
+  { name: 'fixed 0', options: { fixedDifficulty: 0 }, problems: ['fixedDifficulty: expected a finite number > 0, got 0'] },
+  { name: 'unknown key', options: { targetShareTime: 10 }, problems: ['targetShareTime: unknown key'] },
+  {
+    name: 'several problems at once, all listed',
+    options: { minDifficulty: -1, variance: 2, retargetShares: 0, tagret: 1 },
+    problems: [
+      'tagret: unknown key',
+      'minDifficulty: expected a finite number > 0, got -1',
+      'variance: expected a fraction between 0 and 1 (exclusive), got 2',
+      'retargetShares: expected an integer 2-1000, got 0',
+    ],
+  },
+]
+for (const { name, options, problems } of invalid) {
+  t.test(`invalid: ${name}`, async (t) => {
+    t.same(vardiffProblems({ ...defaultVardiffOptions, ...options }), problems)
+    const err = t.throws(() => resolveVardiffOptions(options)) as ConfigError
+    t.ok(err instanceof ConfigError)
+    t.equal(err.code, 'HF_CONFIG_INVALID')
+    t.same(err.problems, problems)
+    t.throws(() => new Vardiff(options, 0), ConfigError, 'the constructor validates too')
+  })
+}
+
+t.test('the constructor rejects a clock that is not a number', async (t) => {
+  t.throws(() => new Vardiff({}, NaN), RangeError)
+})
 
 t.test('a new session runs at the start difficulty', async (t) => {
   const v = new Vardiff({}, 0)
@@ -54,7 +143,7 @@ t.test('far too fast: retargeted on the retargetShares-th share, long before the
 
 t.test('silence before the first shares: divided by 8 every 2 target intervals, down to the minimum', async (t) => {
   const v = new Vardiff({}, 0)
-  const changes = feed(v, 0, 60, Infinity, () => 0)
+  const changes = feed(v, 0, 60, 0)
   t.same(changes, [
     { t: 2 * T, d: 128 },
     { t: 4 * T, d: 16 },
@@ -66,33 +155,32 @@ t.test('silence before the first shares: divided by 8 every 2 target intervals, 
 
 t.test('a steady miner on target is left alone; once silent it is lowered no faster than its estimate fades', async (t) => {
   const v = new Vardiff({ startDifficulty: 1000 }, 0)
-  const steady = feed(v, 0, 20 * W, T, () => v.difficulty)
+  const steady = feed(v, 0, 20 * W, 1000 / T)
   t.same(steady, [], 'no change in 20 windows of shares exactly on target')
   const hashrate = v.estimatedHashrate(s(20 * W))
   t.ok(Math.abs(hashrate / idealHashrate(1000) - 1) < 0.05, 'estimated hashrate within 5 %')
 
-  const silent = feed(v, 20 * W, 30 * W, Infinity, () => 0)
+  const silent = feed(v, 20 * W, 30 * W, 0)
   t.ok(silent.length > 0 && v.difficulty < 1000 / 1.3, `lowered during 10 silent windows (${silent.map((c) => c.d).join(', ')})`)
-  t.ok(v.difficulty >= 1000 * Math.exp(-1) * 0.7, 'but only as fast as e-fold per 10 windows')
+  t.ok(v.difficulty >= 1000 / 8, 'but no faster than its fading estimate: not chased to the minimum')
   const gaps = silent.map((c, i) => c.t - (silent[i - 1]?.t ?? 20 * W))
   t.ok(gaps.every((g) => g >= W), 'at most one change per window')
 })
 
 t.test('a miner gone ten times slower is lowered within a few windows', async (t) => {
   const v = new Vardiff({ startDifficulty: 1000 }, 0)
-  feed(v, 0, 20 * W, T, () => v.difficulty)
-  // Now one share of 1000 every 50 s.
-  const changes = feed(v, 20 * W, 32 * W, 10 * T, () => v.difficulty)
+  feed(v, 0, 20 * W, 1000 / T)
+  const changes = feed(v, 20 * W, 32 * W, 100 / T)
   t.ok(changes.length >= 1, `lowered (${changes.map((c) => `${((c.t - 20 * W) / W).toFixed(1)} w: ${c.d}`).join(', ')})`)
   t.ok(v.difficulty <= 200 && v.difficulty >= 50, `within 2x of the new ideal 100 after 12 windows (${v.difficulty})`)
 })
 
 t.test('difficulties stay within [min, max]', async (t) => {
   const fast = new Vardiff({ maxDifficulty: 5000 }, 0)
-  feed(fast, 0, 5 * W, 0.01, () => fast.difficulty)
+  feed(fast, 0, 5 * W, 1e6)
   t.equal(fast.difficulty, 5000, 'a miner too fast for the maximum sits at it')
   const slow = new Vardiff({ minDifficulty: 100, startDifficulty: 100 }, 0)
-  const changes = feed(slow, 0, 10 * W, 60, () => slow.difficulty)
+  const changes = feed(slow, 0, 10 * W, 10 / T)
   t.same(changes, [], 'a miner too slow for the minimum stays at it')
 })
 
@@ -107,7 +195,7 @@ t.test('mining.suggest_difficulty is a floor within [min, max]', async (t) => {
   t.equal(v.floor, 2000, 'bad suggestions leave the floor')
 
   // A slow miner: vardiff would go lower, the floor holds.
-  const changes = feed(v, 0, 10 * W, 60, () => v.difficulty)
+  const changes = feed(v, 0, 10 * W, 100 / T)
   t.same(changes, [], 'never below the suggested floor')
   t.equal(v.suggest(500, s(10 * W)), undefined, 'after shares, a lower suggestion does not lower the difficulty')
   t.equal(v.floor, 500, 'but lowers the floor')
@@ -118,13 +206,13 @@ t.test('fixed difficulty: vardiff off', async (t) => {
   const v = new Vardiff({ fixedDifficulty: 0.5 }, 0)
   t.equal(v.difficulty, 0.5, 'fixed may lie outside min/max')
   t.equal(v.fixed, true)
-  t.same(feed(v, 0, 3 * W, 0.01, () => 0.5), [], 'a flood changes nothing')
-  t.same(feed(v, 3 * W, 10 * W, Infinity, () => 0), [], 'nor does silence')
+  t.same(feed(v, 0, 3 * W, 1000), [], 'a flood changes nothing')
+  t.same(feed(v, 3 * W, 10 * W, 0), [], 'nor does silence')
   t.equal(v.suggest(100, s(10 * W)), undefined, 'suggestions are ignored')
   t.equal(v.difficulty, 0.5)
   const fresh = new Vardiff({ fixedDifficulty: 0.5 }, 0)
-  feed(fresh, 0, W, 1, () => 0.5)
-  t.ok(Math.abs(fresh.estimatedHashrate(s(W)) / ((0.5 * TWO_32) / 1) - 1) < 0.05, 'hashrate stats still work')
+  feed(fresh, 0, W, 0.5)
+  t.ok(Math.abs(fresh.estimatedHashrate(s(W)) / (0.5 * TWO_32) - 1) < 0.05, 'hashrate stats still work')
 })
 
 t.test('fractional difficulties: a 1 MH/s CPU miner with min 0.0001', async (t) => {
@@ -145,7 +233,7 @@ t.test('bad input is ignored, never thrown or stored', async (t) => {
   t.equal(v.tick(Infinity), undefined, 'infinite clock')
   t.equal(v.estimatedHashrate(NaN), 0)
   // A clock stepping back is held at the latest time seen.
-  feed(v, 100, 100 + W, 0.05, () => 1024)
+  feed(v, 100, 100 + W, 10000)
   const d = v.difficulty
   t.equal(v.tick(s(50)), undefined)
   t.equal(v.recordShare(s(60), d), undefined)
