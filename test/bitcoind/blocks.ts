@@ -10,7 +10,7 @@
  * 0 for the first that meets the target (for `high-hash`, that misses it).
  */
 import { selectHasher } from '../../src/shares/hasher.js'
-import { parseBlock, serializeBlock, serializeTx, type TxInput, type TxParts } from '../helpers/block.js'
+import { parseBlock, serializeBlock, serializeTx, type TxInput, type TxOutput, type TxParts } from '../helpers/block.js'
 import { heightPush, merkleRoot, targetOf, witnessCommitmentScript, type GbtTemplate } from '../helpers/fake-bitcoind.js'
 
 const sha256d = selectHasher({}).sha256d
@@ -97,7 +97,7 @@ export function mutateBlock(hex: string, mutation: Mutation): string {
  * commitment of its transactions and a 32-byte zero reserved value, every template transaction.
  */
 export function blockFromTemplate(gbt: GbtTemplate, options: { extra?: bigint; tag?: string; time?: number } = {}): string {
-  const outputs = [{ value: BigInt(gbt.coinbasevalue) + (options.extra ?? 0n), script: Buffer.from([0x51]) }]
+  const outputs: TxOutput[] = [{ value: BigInt(gbt.coinbasevalue) + (options.extra ?? 0n), script: Buffer.from([0x51]) }]
   // Recomputed from the transactions (a test may edit the list), not copied.
   if (gbt.default_witness_commitment !== undefined) outputs.push({ value: 0n, script: witnessCommitmentScript(gbt.transactions.map((tx) => tx.hash)) })
   const tag = Buffer.from(options.tag ?? '/test/')

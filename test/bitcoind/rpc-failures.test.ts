@@ -205,10 +205,10 @@ t.test('close(): calls in flight and later calls end with HF_BITCOIND_CLOSED', a
   const fake = await startFake(t)
   const client = clientFor(t, fake)
   const template = await client.getBlockTemplate(['segwit'])
-  const longPoll = client.getBlockTemplate(['segwit'], template.longpollid, 60_000)
+  const longPoll = failure(client.getBlockTemplate(['segwit'], template.longpollid, 60_000))
   while (fake.longPolls === 0) await new Promise((r) => setTimeout(r, 1))
   await client.close()
-  t.match(await failure(longPoll), { code: 'HF_BITCOIND_CLOSED' })
+  t.match(await longPoll, { code: 'HF_BITCOIND_CLOSED' })
   t.match(await failure(client.getBestBlockHash()), { code: 'HF_BITCOIND_CLOSED' })
   await client.close() // twice is fine
 })

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { runCli, type CliIo } from '../../src/cli/program.js'
+import { parseConfigToml } from '../../src/config/index.js'
 import { PACKAGE_ROOT, PACKAGE_VERSION } from '../../src/package-info.js'
 import { freePort } from '../helpers/free-port.js'
 import { FakeMiner } from '../helpers/fake-miner.js'
@@ -79,6 +80,7 @@ t.test('check-config', async (t) => {
   t.equal(await runCli(['check-config', '--config', 'good.toml'], good.io), 0)
   t.match(good.out(), `config OK: ${join(dir, 'good.toml')}`)
   t.match(good.out(), /port = 4000/)
+  t.match(good.out(), /version_mask = "1fffe000"/, 'masks printed as the file writes them')
   t.match(good.out(), /admin_token = "\(set\)"/)
   t.notMatch(good.out(), /hunter2/, 'secrets are not printed')
 
@@ -92,6 +94,8 @@ t.test('check-config', async (t) => {
   const none = capture(t.testdir({}))
   t.equal(await runCli(['check-config'], none.io), 0)
   t.match(none.out(), /built-in defaults/)
+  const printed = none.out().split('\n').slice(1).join('\n').replaceAll('"(not set)"', '""')
+  t.same(parseConfigToml(printed), parseConfigToml(''), 'the printed settings load again as the same config')
 
   const missing = capture(dir)
   t.equal(await runCli(['check-config', '-c', 'nope.toml'], missing.io), 1)
