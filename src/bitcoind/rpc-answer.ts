@@ -80,7 +80,8 @@ export function interpretAnswer(answer: HttpAnswer, ctx: CallContext): unknown {
       })
     }
     const code = (error as { code: number }).code
-    const message = String((error as { message?: unknown }).message ?? '')
+    const raw = (error as { message?: unknown }).message
+    const message = typeof raw === 'string' ? raw : JSON.stringify(raw ?? '')
     throw rpcError(code, message, ctx, status)
   }
   if (!('result' in envelope)) {

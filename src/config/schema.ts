@@ -8,6 +8,8 @@
  */
 import { z } from 'zod'
 import { bool, cidrList, hexMask, host, int, num, oneOf, str } from './fields.js'
+// Vardiff's defaults live with its algorithm (docs/vardiff.md explains them).
+import { defaultVardiffOptions } from '../vardiff/options.js'
 
 /** A TOML table: unknown keys rejected, missing keys take their defaults. */
 function table<S extends z.ZodRawShape>(shape: S) {
@@ -87,17 +89,17 @@ export const stratumSchema = table({
 /** `[vardiff]`: per-session difficulty (src/vardiff, docs/vardiff.md). */
 export const vardiffSchema = table({
   /** Difficulty of a new session until its shares say otherwise. */
-  start_difficulty: num(1e-12, 1e15).default(1024),
-  min_difficulty: num(1e-12, 1e15).default(1),
-  max_difficulty: num(1e-12, 1e15).default(1e12),
+  start_difficulty: num(1e-12, 1e15).default(defaultVardiffOptions.startDifficulty),
+  min_difficulty: num(1e-12, 1e15).default(defaultVardiffOptions.minDifficulty),
+  max_difficulty: num(1e-12, 1e15).default(defaultVardiffOptions.maxDifficulty),
   /** Wanted seconds between shares of one session. */
-  target_interval_s: num(0.1, 3600).default(10),
+  target_interval_s: num(0.1, 3600).default(defaultVardiffOptions.targetInterval),
   /** Seconds between regular retarget checks. */
-  retarget_interval_s: num(1, 86400).default(60),
+  retarget_interval_s: num(1, 86400).default(defaultVardiffOptions.retargetInterval),
   /** No change while the mean interval is within target × (1 ± variance). */
-  variance: num(0.01, 0.99).default(0.3),
-  /** A window ends early after this many shares (a miner far too fast). */
-  retarget_shares: int(2, 100_000).default(20),
+  variance: num(0.01, 0.99).default(defaultVardiffOptions.variance),
+  /** The fewest shares an upward retarget needs (a miner far too fast is retargeted on that share). */
+  retarget_shares: int(2, 100_000).default(defaultVardiffOptions.retargetShares),
   /** Every session at this difficulty, vardiff off; 0 = vardiff on. */
   fixed_difficulty: num(0, 1e15).default(0),
 }).superRefine((v, ctx) => {

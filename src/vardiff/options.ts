@@ -15,10 +15,10 @@ import { ConfigError } from '../errors.js'
 export interface VardiffOptions {
   /**
    * Difficulty of a new session until its shares say otherwise. Default
-   * `1024`: a 200 TH/s machine sends ~45 shares/s at it for the quarter of
-   * a second its first retarget takes, and even a 1 GH/s device (ideal 1.16)
-   * is found by the start-up probe within two windows. A farm of one model
-   * should set that model's ideal: `hashrate * targetInterval / 2^32`.
+   * `1024`: a 200 TH/s machine sends ~45 shares/s at it for the 0.2 s its
+   * first retarget takes, and even a 1 GH/s device (ideal 1.16) is found by
+   * the start-up probe within 30 s. A farm of one model should set that
+   * model's ideal: `hashrate * targetInterval / 2^32`.
    */
   readonly startDifficulty: number
   /** Lowest difficulty ever assigned, and the lowest a miner may suggest. Default `1`. May be fractional (CPU miners: `0.0001`). */
@@ -27,10 +27,10 @@ export interface VardiffOptions {
   readonly maxDifficulty: number
   /**
    * Wanted mean time between shares of one session, in seconds. Default
-   * `5`: 12 shares a minute per machine (ckpool aims at one per 3.3 s),
-   * 2,000 shares/s for 10,000 machines, which the native hasher checks in a
-   * few percent of one core; twice the shares of a 10 s target means the
-   * same confidence in half the time, for vardiff and for hashrate figures.
+   * `5`: 12 shares a minute per machine (ckpool aims at one per 3.3 s);
+   * twice the shares of a 10 s target give the same confidence in half the
+   * time, for vardiff and for hashrate figures. 10,000 machines send 2,000
+   * shares/s: ~2 % of a core even at 10 µs per share (docs/vardiff.md).
    */
   readonly targetInterval: number
   /**
@@ -53,8 +53,9 @@ export interface VardiffOptions {
    */
   readonly retargetShares: number
   /**
-   * A fixed difficulty: vardiff off for this session (or worker). Never
-   * changed, suggestions ignored, not clamped to min/max. Default
+   * A fixed difficulty: vardiff off for this session (or worker). Shares
+   * and silence never move it; it is not clamped to min/max; a miner's
+   * suggestion (a floor within min/max) can only raise it. Default
    * `undefined` (vardiff on).
    */
   readonly fixedDifficulty?: number | undefined
@@ -110,7 +111,7 @@ export function vardiffProblems(options: Readonly<VardiffOptions>): string[] {
   const v: unknown = options.variance
   if (!(typeof v === 'number' && v > 0 && v < 1)) problems.push(`variance: expected a fraction between 0 and 1 (exclusive), got ${show(v)}`)
   const n: unknown = options.retargetShares
-  if (!(typeof n === 'number' && Number.isInteger(n) && n >= 2 && n <= 1000)) problems.push(`retargetShares: expected an integer 2-1000, got ${show(n)}`)
+  if (!(typeof n === 'number' && Number.isInteger(n) && n >= 2 && n <= 100000)) problems.push(`retargetShares: expected an integer 2-100000, got ${show(n)}`)
   if (options.fixedDifficulty !== undefined) positive('fixedDifficulty')
   return problems
 }

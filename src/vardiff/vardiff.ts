@@ -151,8 +151,6 @@ export class Vardiff {
   recordShare(now: number, difficulty: number): number | undefined {
     const t = this.#advance(now)
     if (t === undefined || !(difficulty > 0 && Number.isFinite(difficulty))) return undefined
-    // In units of the difficulty in force: a share of an older job counts
-    // what it was worth (cgminer applies a new difficulty from the next job).
     // The first share after a whole window of silence: the miner stopped
     // and is back. The silence has already been acted on (see #decide); as
     // exposure it would make the returning shares look like a slow miner.
@@ -161,6 +159,8 @@ export class Vardiff {
       this.#window.reset(t)
       this.#windowStart = t
     }
+    // In units of the difficulty in force: a share of an older job counts
+    // what it was worth (cgminer applies a new difficulty from the next job).
     const weight = difficulty / this.#difficulty
     this.#rate.add(weight)
     this.#session.add(weight)
@@ -184,13 +184,18 @@ export class Vardiff {
    * a floor, clamped to `[minDifficulty, maxDifficulty]`. The difficulty is
    * raised to the floor if below it; before the first share it is set to
    * the floor outright (the miner knows its hashrate better than our start
-   * difficulty does). Ignored when the difficulty is fixed or the value is
-   * not a positive finite number.
+   * difficulty does). A fixed difficulty is only ever raised. Ignored when
+   * the value is not a positive finite number.
+   *
+   * The floor stays until the next suggestion, so this is also how a share
+   * flood limiter raises a miner's difficulty (`suggest(difficulty * 4)`).
    */
   suggest(difficulty: number, now: number): number | undefined {
     const t = this.#advance(now)
-    if (t === undefined || this.fixed || !(difficulty > 0 && Number.isFinite(difficulty))) return undefined
+    if (t === undefined || !(difficulty > 0 && Number.isFinite(difficulty))) return undefined
     this.#floor = clamp(difficulty, this.options.minDifficulty, this.options.maxDifficulty)
+    // A fixed difficulty may sit outside [min, max]: only a suggestion above it counts.
+    if (this.fixed) return difficulty > this.#difficulty ? this.#set(t, Math.max(this.#difficulty, this.#floor)) : undefined
     return this.#set(t, this.#shares > 0 ? Math.max(this.#difficulty, this.#floor) : this.#floor)
   }
 

@@ -8,12 +8,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
-import { BitcoindClient, cookiePath, rpcOptionsFromConfig, templateRules, type Network } from '../../src/bitcoind/index.js'
+import { BitcoindClient, cookiePath, rpcOptionsFromConfig, templateRules, type Network, type RpcClientOptions } from '../../src/bitcoind/index.js'
 import type { BitcoindNodeConfig } from '../../src/config/index.js'
 import { BitcoindError } from '../../src/errors.js'
 import { createLogger } from '../../src/log.js'
-import { loadFixture } from '../helpers/fake-bitcoind.js'
-import { clientFor, startFake } from './setup.js'
+import { FakeBitcoind, loadFixture } from '../helpers/fake-bitcoind.js'
+
+function clientFor(t: Test, fake: FakeBitcoind, options: Partial<RpcClientOptions> = {}): BitcoindClient {
+  const client = new BitcoindClient({ ...fake.clientOptions(), timeoutMs: 5000, retry: { retries: 3, minDelayMs: 1, maxDelayMs: 5 }, ...options })
+  t.teardown(() => client.close())
+  return client
+}
 
 function tempDir(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'hf-bitcoind-'))
@@ -32,7 +37,7 @@ const node = (url: string, fields: Partial<BitcoindNodeConfig> = {}): BitcoindNo
 })
 
 t.test('a new cookie (bitcoind restarted): 401, the cookie is re-read, the call succeeds', async (t) => {
-  const fake = await startFake(t)
+  const fake = await FakeBitcoind.startFor(t)
   const client = clientFor(t, fake)
   t.equal(await client.getBestBlockHash(), fake.tip.hash)
   const before = fake.credentials.password
@@ -52,7 +57,7 @@ t.test('a new cookie (bitcoind restarted): 401, the cookie is re-read, the call 
 })
 
 t.test('a restart into warmup: the new cookie works, then -28 until ready', async (t) => {
-  const fake = await startFake(t)
+  const fake = await FakeBitcoind.startFor(t)
   const client = clientFor(t, fake)
   await client.getBestBlockHash()
   await fake.restart({ warmup: 'Loading block index…' })
@@ -72,7 +77,7 @@ t.test('no cookie yet (bitcoind not started): HF_BITCOIND_COOKIE, then it works 
   t.match(err, { code: 'HF_BITCOIND_COOKIE', retryable: true })
   t.equal((err as Error).message, `cannot read the bitcoind cookie file ${file}: ENOENT (is bitcoind running, with this datadir and network?)`)
 
-  const fake = await startFake(t, { datadir })
+  const fake = await FakeBitcoind.startFor(t, { datadir })
   t.equal(fake.cookieFile, file, 'the fake writes it where bitcoind would')
   const late = clientFor(t, fake, { auth: { cookieFile: file } })
   t.equal(await late.getBestBlockHash(), fake.tip.hash)
@@ -90,7 +95,7 @@ t.test('a cookie file without user:password', async (t) => {
 })
 
 t.test('the cookie file disappears after a 401 (bitcoind stopping): the 401 stands', async (t) => {
-  const fake = await startFake(t)
+  const fake = await FakeBitcoind.startFor(t)
   const client = clientFor(t, fake)
   await client.getBestBlockHash()
   rmSync(fake.cookieFile)
@@ -109,7 +114,7 @@ t.test('cookie paths and config: each network in its subfolder, mainnet in the d
 
   for (const network of ['mainnet', 'testnet3', 'testnet4', 'signet', 'regtest'] as const satisfies readonly Network[]) {
     const datadir = tempDir(t)
-    const fake = await startFake(t, { datadir, network })
+    const fake = await FakeBitcoind.startFor(t, { datadir, network })
     t.equal(fake.cookieFile, cookiePath(datadir, network), `${network}: cookie where bitcoind writes it`)
     const client = new BitcoindClient(rpcOptionsFromConfig(node(fake.url, { datadir }), network, { timeoutMs: 5000 }))
     t.teardown(() => client.close())
@@ -147,7 +152,7 @@ t.test('log lines never carry the credentials', async (t) => {
     },
   })
   const log = createLogger({ level: 'trace' }, sink)
-  const fake = await startFake(t)
+  const fake = await FakeBitcoind.startFor(t)
   const client = clientFor(t, fake, { log })
   await client.getBestBlockHash()
   const old = fake.credentials.password

@@ -3,15 +3,21 @@
  * quirks (a missing witness reserved value is added), its RPC errors,
  * stale and competing blocks, derived templates, advance and reorg.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { BitcoindError } from '../../src/errors.js'
-import { loadFixture } from '../helpers/fake-bitcoind.js'
-import { blockFromTemplate, blockHash, rebuildBlock } from './blocks.js'
-import { clientFor, startFake } from './setup.js'
+import { FakeBitcoind, loadFixture } from '../helpers/fake-bitcoind.js'
+import { blockFromTemplate, blockHash, rebuildBlock } from '../helpers/block.js'
+import { BitcoindClient, type RpcClientOptions } from '../../src/bitcoind/index.js'
+
+function clientFor(t: Test, fake: FakeBitcoind, options: Partial<RpcClientOptions> = {}): BitcoindClient {
+  const client = new BitcoindClient({ ...fake.clientOptions(), timeoutMs: 5000, retry: { retries: 3, minDelayMs: 1, maxDelayMs: 5 }, ...options })
+  t.teardown(() => client.close())
+  return client
+}
 
 t.test('a coinbase without any witness is accepted: submitblock adds the reserved value', async (t) => {
   const f = loadFixture('segwit-txs')
-  const fake = await startFake(t, { template: 'segwit-txs' })
+  const fake = await FakeBitcoind.startFor(t, { template: 'segwit-txs' })
   const client = clientFor(t, fake)
   const stripped = rebuildBlock(f.stratum.block, { coinbase: (cb) => ({ ...cb, inputs: cb.inputs.map((i) => ({ ...i, witness: [] })) }), grind: 'keep' })
   t.not(stripped, f.stratum.block)
@@ -21,7 +27,7 @@ t.test('a coinbase without any witness is accepted: submitblock adds the reserve
 
 t.test('a two-item coinbase witness is bad-witness-nonce-size', async (t) => {
   const f = loadFixture('segwit-txs')
-  const fake = await startFake(t, { template: 'segwit-txs' })
+  const fake = await FakeBitcoind.startFor(t, { template: 'segwit-txs' })
   const client = clientFor(t, fake)
   const hex = rebuildBlock(f.stratum.block, {
     coinbase: (cb) => ({ ...cb, inputs: cb.inputs.map((i) => ({ ...i, witness: [Buffer.alloc(32), Buffer.alloc(1)] })) }),
@@ -31,7 +37,7 @@ t.test('a two-item coinbase witness is bad-witness-nonce-size', async (t) => {
 })
 
 t.test('undecodable blocks are RPC errors -22, as in Core', async (t) => {
-  const fake = await startFake(t)
+  const fake = await FakeBitcoind.startFor(t)
   const client = clientFor(t, fake)
   for (const [hex, message] of [
     ['zz', 'Block decode failed'],
@@ -53,7 +59,7 @@ t.test('undecodable blocks are RPC errors -22, as in Core', async (t) => {
 
 t.test('unknown parent, stale and competing blocks', async (t) => {
   const f = loadFixture('empty-mempool')
-  const fake = await startFake(t, { template: 'empty-mempool' })
+  const fake = await FakeBitcoind.startFor(t, { template: 'empty-mempool' })
   const client = clientFor(t, fake)
 
   const orphan = rebuildBlock(f.stratum.block, { header: (h) => void (h[4] = (h[4] as number) ^ 0xff) })
@@ -81,7 +87,7 @@ t.test('unknown parent, stale and competing blocks', async (t) => {
 
 t.test('contextual checks: bits, time, version, height, amounts, unknown transactions', async (t) => {
   const f = loadFixture('segwit-txs')
-  const fake = await startFake(t, { template: 'segwit-txs' })
+  const fake = await FakeBitcoind.startFor(t, { template: 'segwit-txs' })
   const client = clientFor(t, fake)
   const gbt = f.getblocktemplate
   const cases: [string, string][] = [
@@ -112,13 +118,13 @@ t.test('contextual checks: bits, time, version, height, amounts, unknown transac
 })
 
 t.test('an underpaying coinbase is accepted with strictCoinbaseValue: false (as Core does)', async (t) => {
-  const fake = await startFake(t, { template: 'segwit-txs', strictCoinbaseValue: false })
+  const fake = await FakeBitcoind.startFor(t, { template: 'segwit-txs', strictCoinbaseValue: false })
   const client = clientFor(t, fake)
   t.equal(await client.submitBlock(blockFromTemplate(fake.template, { extra: -1000n })), null)
 })
 
 t.test('a failed block is remembered: duplicate-invalid', async (t) => {
-  const fake = await startFake(t, { template: 'segwit-txs' })
+  const fake = await FakeBitcoind.startFor(t, { template: 'segwit-txs' })
   const client = clientFor(t, fake)
   const hex = blockFromTemplate(fake.template, { extra: 1n })
   t.equal(await client.submitBlock(hex), 'bad-cb-amount')
@@ -126,7 +132,7 @@ t.test('a failed block is remembered: duplicate-invalid', async (t) => {
 })
 
 t.test('derived templates: advance, new transactions, depends, blocks built from them', async (t) => {
-  const fake = await startFake(t, { template: 'empty-mempool' })
+  const fake = await FakeBitcoind.startFor(t, { template: 'empty-mempool' })
   const client = clientFor(t, fake)
   const first = await client.getBlockTemplate(['segwit'])
   const [hash] = fake.advance()
@@ -163,7 +169,7 @@ t.test('derived templates: advance, new transactions, depends, blocks built from
 
 t.test('reorg: the tip is replaced at the same height, its transactions return', async (t) => {
   const f = loadFixture('segwit-txs')
-  const fake = await startFake(t, { template: 'segwit-txs' })
+  const fake = await FakeBitcoind.startFor(t, { template: 'segwit-txs' })
   const client = clientFor(t, fake)
   t.equal(await client.submitBlock(f.stratum.block), null)
   t.equal((await client.getBlockTemplate(['segwit'])).transactions.length, 0)
@@ -182,7 +188,7 @@ t.test('reorg: the tip is replaced at the same height, its transactions return',
 })
 
 t.test('getblocktemplate and getblockheader argument errors, as Core words them', async (t) => {
-  const fake = await startFake(t)
+  const fake = await FakeBitcoind.startFor(t)
   const client = clientFor(t, fake)
   t.match(await client.getBlockTemplate([]).catch((e: unknown) => e), {
     code: 'HF_BITCOIND_RPC',

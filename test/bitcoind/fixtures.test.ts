@@ -4,15 +4,21 @@
  * block gets exactly the reject string Bitcoin Core gave, and the chain
  * moves on the way Core's does.
  */
-import t from 'tap'
-import { FIXTURE_NAMES, loadFixture, witnessCommitmentScript } from '../helpers/fake-bitcoind.js'
-import { mutateBlock, MUTATIONS } from './blocks.js'
-import { clientFor, startFake } from './setup.js'
+import t, { type Test } from 'tap'
+import { FakeBitcoind, FIXTURE_NAMES, loadFixture } from '../helpers/fake-bitcoind.js'
+import { mutateBlock, witnessCommitmentScript, type Mutation } from '../helpers/block.js'
+import { BitcoindClient, type RpcClientOptions } from '../../src/bitcoind/index.js'
+
+function clientFor(t: Test, fake: FakeBitcoind, options: Partial<RpcClientOptions> = {}): BitcoindClient {
+  const client = new BitcoindClient({ ...fake.clientOptions(), timeoutMs: 5000, retry: { retries: 3, minDelayMs: 1, maxDelayMs: 5 }, ...options })
+  t.teardown(() => client.close())
+  return client
+}
 
 for (const name of FIXTURE_NAMES) {
   t.test(`${name}: broken blocks get Core's reject strings, the block is accepted`, async (t) => {
     const f = loadFixture(name)
-    const fake = await startFake(t, { template: name })
+    const fake = await FakeBitcoind.startFor(t, { template: name })
     const client = clientFor(t, fake)
 
     const template = await client.getBlockTemplate(['segwit'])
@@ -23,7 +29,7 @@ for (const name of FIXTURE_NAMES) {
 
     // Broken blocks first: bad-witness-nonce-size has the accepted block's header.
     for (const broken of f.broken_blocks) {
-      const hex = broken.block ?? mutateBlock(f.stratum.block, broken.mutation as (typeof MUTATIONS)[number])
+      const hex = broken.block ?? mutateBlock(f.stratum.block, broken.mutation as Mutation)
       t.equal(await client.submitBlock(hex), broken.submitblock, `${broken.mutation}${broken.block === undefined ? ' (rebuilt)' : ''}`)
     }
     t.equal(fake.tip.height, f.getblocktemplate.height - 1, 'no broken block moved the tip')
@@ -50,7 +56,7 @@ t.test('rebuilt mutations equal the recorded broken blocks byte for byte', async
   for (const name of ['empty-mempool', 'segwit-txs', 'many-txs'] as const) {
     const f = loadFixture(name)
     for (const broken of f.broken_blocks) {
-      t.equal(mutateBlock(f.stratum.block, broken.mutation as (typeof MUTATIONS)[number]), broken.block, `${name} ${broken.mutation}`)
+      t.equal(mutateBlock(f.stratum.block, broken.mutation as Mutation), broken.block, `${name} ${broken.mutation}`)
     }
   }
 })
@@ -63,7 +69,7 @@ t.test('the commitment of a derived template is computed as Core does', async (t
 })
 
 t.test('the fixtures chain: empty-mempool, segwit-txs and many-txs build on each other', async (t) => {
-  const fake = await startFake(t, { template: 'empty-mempool' })
+  const fake = await FakeBitcoind.startFor(t, { template: 'empty-mempool' })
   const client = clientFor(t, fake)
   for (const name of ['empty-mempool', 'segwit-txs', 'many-txs'] as const) {
     const f = loadFixture(name)

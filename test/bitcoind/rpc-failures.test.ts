@@ -3,12 +3,17 @@
  * its stable code and a clear message, reads are retried where it helps,
  * and the client works again as soon as the fault clears.
  */
-import t from 'tap'
-import { BitcoindClient } from '../../src/bitcoind/index.js'
+import t, { type Test } from 'tap'
+import { BitcoindClient, type RpcClientOptions } from '../../src/bitcoind/index.js'
 import { BitcoindError } from '../../src/errors.js'
 import { freePort } from '../helpers/free-port.js'
-import { loadFixture } from '../helpers/fake-bitcoind.js'
-import { clientFor, startFake } from './setup.js'
+import { FakeBitcoind, loadFixture } from '../helpers/fake-bitcoind.js'
+
+function clientFor(t: Test, fake: FakeBitcoind, options: Partial<RpcClientOptions> = {}): BitcoindClient {
+  const client = new BitcoindClient({ ...fake.clientOptions(), timeoutMs: 5000, retry: { retries: 3, minDelayMs: 1, maxDelayMs: 5 }, ...options })
+  t.teardown(() => client.close())
+  return client
+}
 
 /** The rejection of `p` (fails the test when it resolves). */
 async function failure(p: Promise<unknown>): Promise<BitcoindError> {
@@ -22,7 +27,7 @@ async function failure(p: Promise<unknown>): Promise<BitcoindError> {
 }
 
 t.test('not reachable: connection refused, retried, then recovers', async (t) => {
-  const fake = await startFake(t)
+  const fake = await FakeBitcoind.startFor(t)
   const sleeps: number[] = []
   const client = clientFor(t, fake, { sleep: async (ms) => void sleeps.push(ms) })
   t.equal(await client.getBestBlockHash(), fake.tip.hash)
@@ -47,7 +52,7 @@ t.test('nothing ever listened on the port', async (t) => {
 })
 
 t.test('submitblock is never retried; a transport failure says so', async (t) => {
-  const fake = await startFake(t, { template: 'empty-mempool' })
+  const fake = await FakeBitcoind.startFor(t, { template: 'empty-mempool' })
   const client = clientFor(t, fake)
   fake.inject('reset', { method: 'submitblock' })
   const err = await failure(client.submitBlock(loadFixture('empty-mempool').stratum.block))
@@ -59,7 +64,7 @@ t.test('submitblock is never retried; a transport failure says so', async (t) =>
 })
 
 t.test('a connection reset on a read is retried and succeeds', async (t) => {
-  const fake = await startFake(t)
+  const fake = await FakeBitcoind.startFor(t)
   const client = clientFor(t, fake)
   fake.inject('reset', { times: 2 })
   t.equal(await client.getBestBlockHash(), fake.tip.hash)
@@ -67,7 +72,7 @@ t.test('a connection reset on a read is retried and succeeds', async (t) => {
 })
 
 t.test('HTTP 401: the credentials are rejected, nothing secret in the message', async (t) => {
-  const fake = await startFake(t)
+  const fake = await FakeBitcoind.startFor(t)
   const client = clientFor(t, fake)
   fake.inject('unauthorized')
   const err = await failure(client.getBestBlockHash())
@@ -80,7 +85,7 @@ t.test('HTTP 401: the credentials are rejected, nothing secret in the message', 
 })
 
 t.test('HTTP 401 with a wrong user/password', async (t) => {
-  const fake = await startFake(t, { auth: { user: 'alice', password: 'right-password' } })
+  const fake = await FakeBitcoind.startFor(t, { auth: { user: 'alice', password: 'right-password' } })
   const client = clientFor(t, fake, { auth: { user: 'alice', password: 'wrong-password' } })
   const err = await failure(client.getBlockchainInfo())
   t.equal(err.code, 'HF_BITCOIND_AUTH')
@@ -91,7 +96,7 @@ t.test('HTTP 401 with a wrong user/password', async (t) => {
 })
 
 t.test('credentials in the URL are used and never shown', async (t) => {
-  const fake = await startFake(t, { auth: { user: 'bob', password: 's3cret' } })
+  const fake = await FakeBitcoind.startFor(t, { auth: { user: 'bob', password: 's3cret' } })
   const client = clientFor(t, fake, { url: `http://bob:s3cret@127.0.0.1:${fake.port}`, auth: undefined })
   t.equal(client.url, fake.url)
   t.equal(await client.getBestBlockHash(), fake.tip.hash)
@@ -102,7 +107,7 @@ t.test('credentials in the URL are used and never shown', async (t) => {
 })
 
 t.test('HTTP 403: not in rpcallowip', async (t) => {
-  const fake = await startFake(t)
+  const fake = await FakeBitcoind.startFor(t)
   const client = clientFor(t, fake)
   fake.inject('forbidden', { times: 1 })
   const err = await failure(client.getBestBlockHash())
@@ -112,7 +117,7 @@ t.test('HTTP 403: not in rpcallowip', async (t) => {
 })
 
 t.test('timeout: bitcoind hangs', async (t) => {
-  const fake = await startFake(t)
+  const fake = await FakeBitcoind.startFor(t)
   const client = clientFor(t, fake, { timeoutMs: 100 })
   fake.inject('hang')
   const err = await failure(client.getBestBlockHash())
@@ -124,7 +129,7 @@ t.test('timeout: bitcoind hangs', async (t) => {
 })
 
 t.test('timeout: bitcoind answers slower than the timeout; a longer timeout waits for it', async (t) => {
-  const fake = await startFake(t)
+  const fake = await FakeBitcoind.startFor(t)
   const client = clientFor(t, fake)
   fake.inject('delay', { delayMs: 400 })
   const err = await failure(client.getBlockchainInfo({ timeoutMs: 50 }))
@@ -133,7 +138,7 @@ t.test('timeout: bitcoind answers slower than the timeout; a longer timeout wait
 })
 
 t.test('garbage and truncated JSON: retried for reads, a clear error when it persists', async (t) => {
-  const fake = await startFake(t)
+  const fake = await FakeBitcoind.startFor(t)
   const client = clientFor(t, fake)
   for (const kind of ['garbage', 'truncated'] as const) {
     fake.inject(kind, { times: 1 })
@@ -151,7 +156,7 @@ t.test('garbage and truncated JSON: retried for reads, a clear error when it per
 })
 
 t.test('HTTP 5xx without a JSON body', async (t) => {
-  const fake = await startFake(t)
+  const fake = await FakeBitcoind.startFor(t)
   const client = clientFor(t, fake)
   fake.inject('server-error')
   const err = await failure(client.getBestBlockHash())
@@ -163,7 +168,7 @@ t.test('HTTP 5xx without a JSON body', async (t) => {
 })
 
 t.test('-28 warming up: a distinct code, not retried inside, then ready', async (t) => {
-  const fake = await startFake(t)
+  const fake = await FakeBitcoind.startFor(t)
   const client = clientFor(t, fake)
   fake.warmUp()
   const err = await failure(client.getBlockTemplate(['segwit']))
@@ -177,7 +182,7 @@ t.test('-28 warming up: a distinct code, not retried inside, then ready', async 
 })
 
 t.test('RPC errors keep their code and message; JSON-RPC 1.0 answers too', async (t) => {
-  const fake = await startFake(t)
+  const fake = await FakeBitcoind.startFor(t)
   for (const version of ['2.0', '1.0'] as const) {
     const client = clientFor(t, fake, { jsonRpcVersion: version })
     const unknown = await failure(client.call('nosuchmethod'))
@@ -193,7 +198,7 @@ t.test('RPC errors keep their code and message; JSON-RPC 1.0 answers too', async
 })
 
 t.test('an answer larger than maxResponseBytes is refused', async (t) => {
-  const fake = await startFake(t, { template: 'many-txs' })
+  const fake = await FakeBitcoind.startFor(t, { template: 'many-txs' })
   const client = clientFor(t, fake, { maxResponseBytes: 10_000, retry: { retries: 0 } })
   const err = await failure(client.getBlockTemplate(['segwit']))
   t.equal(err.code, 'HF_BITCOIND_BAD_RESPONSE')
@@ -202,7 +207,7 @@ t.test('an answer larger than maxResponseBytes is refused', async (t) => {
 })
 
 t.test('close(): calls in flight and later calls end with HF_BITCOIND_CLOSED', async (t) => {
-  const fake = await startFake(t)
+  const fake = await FakeBitcoind.startFor(t)
   const client = clientFor(t, fake)
   const template = await client.getBlockTemplate(['segwit'])
   const longPoll = failure(client.getBlockTemplate(['segwit'], template.longpollid, 60_000))
@@ -214,7 +219,7 @@ t.test('close(): calls in flight and later calls end with HF_BITCOIND_CLOSED', a
 })
 
 t.test("the caller's AbortSignal ends a call with its reason", async (t) => {
-  const fake = await startFake(t)
+  const fake = await FakeBitcoind.startFor(t)
   const client = clientFor(t, fake)
   fake.inject('hang')
   const controller = new AbortController()
@@ -226,7 +231,7 @@ t.test("the caller's AbortSignal ends a call with its reason", async (t) => {
 })
 
 t.test('a mistyped answer is HF_BITCOIND_BAD_RESPONSE naming the field', async (t) => {
-  const fake = await startFake(t)
+  const fake = await FakeBitcoind.startFor(t)
   const client = clientFor(t, fake)
   const gbt = fake.template
   fake.setTemplate({ ...gbt, coinbasevalue: 5_000_000_000.5 })
@@ -240,7 +245,7 @@ t.test('a mistyped answer is HF_BITCOIND_BAD_RESPONSE naming the field', async (
 })
 
 t.test('the client never crashes under mixed faults and concurrent calls', async (t) => {
-  const fake = await startFake(t)
+  const fake = await FakeBitcoind.startFor(t)
   const client = clientFor(t, fake, { timeoutMs: 200 })
   fake.inject('garbage', { times: 3 })
   fake.inject('reset', { times: 3 })

@@ -45,7 +45,20 @@ import type { Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { selectHasher } from '../../src/shares/hasher.js'
-import { parseBlock, parseTx, serializeBlock, serializeTx, type ParsedTx } from './block.js'
+import {
+  WITNESS_COMMITMENT_HEADER,
+  compactSizeLength,
+  display,
+  heightPush,
+  isCoinbase,
+  merkleRoot,
+  parseBlock,
+  parseTx,
+  serializeTx,
+  targetOf,
+  witnessCommitmentScript,
+  type ParsedTx,
+} from './block.js'
 import { fixture } from './fixtures.js'
 
 const sha256d = selectHasher({}).sha256d
@@ -66,7 +79,6 @@ const POW_LIMIT: Record<FakeNetwork, bigint> = {
 const HALVING_INTERVAL: Record<FakeNetwork, number> = { mainnet: 210_000, testnet3: 210_000, testnet4: 210_000, signet: 210_000, regtest: 150 }
 const MAX_MONEY = 21_000_000n * 100_000_000n
 const MAX_BLOCK_WEIGHT = 4_000_000
-const WITNESS_COMMITMENT_HEADER = Buffer.from('6a24aa21a9ed', 'hex')
 
 /** The regtest fixture cases (test/fixtures/regtest). */
 export const FIXTURE_NAMES = ['empty-mempool', 'segwit-txs', 'many-txs', 'big-template'] as const
@@ -183,11 +195,14 @@ interface StoredBlock {
   nTx: number
 }
 
-class RpcFailure {
+/** A JSON-RPC error answer (thrown inside the fake, answered as `{ code, message }`). */
+class RpcFailure extends Error {
   constructor(
     readonly code: number,
-    readonly message: string,
-  ) {}
+    message: string,
+  ) {
+    super(message)
+  }
 }
 
 interface JsonRpcRequest {
@@ -259,6 +274,18 @@ export class FakeBitcoind {
     const fake = new FakeBitcoind(options)
     await fake.resume()
     return fake
+  }
+
+  /** Starts a fake closed at the end of test `t` (tap's `t.teardown`). */
+  static async startFor(t: { teardown(fn: () => unknown): void }, options: FakeBitcoindOptions = {}): Promise<FakeBitcoind> {
+    const fake = await FakeBitcoind.start(options)
+    t.teardown(() => fake.close())
+    return fake
+  }
+
+  /** What an RPC client needs to reach it: the URL and its cookie file (or the fixed user/password). */
+  clientOptions(): { url: string; auth: { cookieFile: string } | { user: string; password: string } } {
+    return { url: this.url, auth: this.fixedAuth === undefined ? { cookieFile: this.cookieFile } : { ...this.fixedAuth } }
   }
 
   /** `http://127.0.0.1:<port>`. */
@@ -894,20 +921,10 @@ export class FakeBitcoind {
   }
 }
 
-// ---- consensus helpers (independent of src/, on purpose) -------------------
-
-/** Display-order hex of internal-order bytes. */
-export function display(bytes: Uint8Array): string {
-  return Buffer.from(bytes).reverse().toString('hex')
-}
+// ---- helpers ------------------------------------------------------------------
 
 function hex32(n: number): string {
   return (n >>> 0).toString(16).padStart(8, '0')
-}
-
-function isCoinbase(tx: ParsedTx): boolean {
-  const input = tx.inputs[0]
-  return tx.inputs.length === 1 && input !== undefined && input.prevIndex === 0xffffffff && input.prevTxid.every((b) => b === 0)
 }
 
 /** CheckTransaction's context-free rules (consensus/tx_check.cpp). */
@@ -956,50 +973,8 @@ function checkWitness(txs: readonly ParsedTx[]): string | undefined {
   return undefined
 }
 
-/** The commitment output script of a template: 6a24aa21a9ed + sha256d(witness root || 32 zero bytes). */
-export function witnessCommitmentScript(wtxidsDisplay: readonly string[]): Buffer {
-  const leaves = [Buffer.alloc(32), ...wtxidsDisplay.map((h) => Buffer.from(h, 'hex').reverse())]
-  const commitment = sha256d(Buffer.concat([merkleRoot(leaves).root, Buffer.alloc(32)]))
-  return Buffer.concat([WITNESS_COMMITMENT_HEADER, commitment])
-}
-
-/** Core's ComputeMerkleRoot, with its CVE-2012-2459 mutation flag. */
-export function merkleRoot(leaves: readonly Buffer[]): { root: Buffer; mutated: boolean } {
-  let level = [...leaves]
-  let mutated = false
-  if (level.length === 0) return { root: Buffer.alloc(32), mutated }
-  while (level.length > 1) {
-    for (let i = 0; i + 1 < level.length; i += 2) if ((level[i] as Buffer).equals(level[i + 1] as Buffer)) mutated = true
-    if (level.length % 2 === 1) level.push(level[level.length - 1] as Buffer)
-    const next: Buffer[] = []
-    for (let i = 0; i < level.length; i += 2) next.push(sha256d(Buffer.concat([level[i] as Buffer, level[i + 1] as Buffer])))
-    level = next
-  }
-  return { root: level[0] as Buffer, mutated }
-}
-
-/** `CScript() << height` (script.h push_int64): OP_1..OP_16 for 1-16, else a minimal CScriptNum push. */
-export function heightPush(height: number): Buffer {
-  if (height === 0) return Buffer.from([0x00])
-  if (height >= 1 && height <= 16) return Buffer.from([0x50 + height])
-  const bytes: number[] = []
-  for (let v = height; v > 0; v = Math.floor(v / 256)) bytes.push(v & 0xff)
-  if (((bytes[bytes.length - 1] as number) & 0x80) !== 0) bytes.push(0)
-  return Buffer.from([bytes.length, ...bytes])
-}
-
 function push(data: Buffer): Buffer {
   return Buffer.concat([Buffer.from([data.length]), data])
-}
-
-/** arith_uint256::SetCompact. */
-export function targetOf(bits: number): { value: bigint; negative: boolean; overflow: boolean } {
-  const size = bits >>> 24
-  const word = bits & 0x007fffff
-  const value = size <= 3 ? BigInt(word >>> (8 * (3 - size))) : BigInt(word) << BigInt(8 * (size - 3))
-  const negative = word !== 0 && (bits & 0x00800000) !== 0
-  const overflow = word !== 0 && (size > 34 || (word > 0xff && size > 33) || (word > 0xffff && size > 32))
-  return { value, negative, overflow }
 }
 
 function difficulty(bits: number): number {
@@ -1022,10 +997,6 @@ function chainwork(height: number, bits: number): string {
   return (work * BigInt(height + 1)).toString(16).padStart(64, '0')
 }
 
-function compactSizeLength(n: number): number {
-  return n < 0xfd ? 1 : n <= 0xffff ? 3 : n <= 0xffffffff ? 5 : 9
-}
-
 function isRequest(value: unknown): value is JsonRpcRequest {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
@@ -1045,5 +1016,3 @@ function send(res: ServerResponse, status: number, body: string, type: string): 
   res.end(body)
 }
 
-/** Re-exported for tests that build blocks. */
-export { serializeBlock, serializeTx }

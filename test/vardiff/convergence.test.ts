@@ -10,7 +10,7 @@
  */
 import t from 'tap'
 import { defaultVardiffOptions, type VardiffOptions } from '../../src/vardiff/index.js'
-import { idealDifficulty, simulate } from './simulated-miner.js'
+import { idealDifficulty, simulate } from '../helpers/simulated-miner.js'
 
 const W = defaultVardiffOptions.retargetInterval
 const T = defaultVardiffOptions.targetInterval

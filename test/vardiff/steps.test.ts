@@ -7,7 +7,7 @@
  */
 import t from 'tap'
 import { defaultVardiffOptions } from '../../src/vardiff/index.js'
-import { idealDifficulty, simulate, type Phase, type SimulationResult } from './simulated-miner.js'
+import { idealDifficulty, simulate, type Phase, type SimulationResult } from '../helpers/simulated-miner.js'
 
 const W = defaultVardiffOptions.retargetInterval
 const T = defaultVardiffOptions.targetInterval

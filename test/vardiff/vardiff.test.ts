@@ -7,7 +7,7 @@
 import t from 'tap'
 import { ConfigError } from '../../src/errors.js'
 import { defaultVardiffOptions, resolveVardiffOptions, Vardiff, vardiffProblems, type VardiffOptions } from '../../src/vardiff/index.js'
-import { idealDifficulty, simulate, TWO_32 } from './simulated-miner.js'
+import { idealDifficulty, simulate, TWO_32 } from '../helpers/simulated-miner.js'
 
 const T = defaultVardiffOptions.targetInterval
 const W = defaultVardiffOptions.retargetInterval
@@ -86,8 +86,8 @@ const invalid: { name: string; options: Record<string, unknown>; problems: strin
   { name: 'variance 0', options: { variance: 0 }, problems: ['variance: expected a fraction between 0 and 1 (exclusive), got 0'] },
   { name: 'variance 1', options: { variance: 1 }, problems: ['variance: expected a fraction between 0 and 1 (exclusive), got 1'] },
   { name: 'variance as percent', options: { variance: 30 }, problems: ['variance: expected a fraction between 0 and 1 (exclusive), got 30'] },
-  { name: 'fractional retargetShares', options: { retargetShares: 2.5 }, problems: ['retargetShares: expected an integer 2-1000, got 2.5'] },
-  { name: 'retargetShares 1', options: { retargetShares: 1 }, problems: ['retargetShares: expected an integer 2-1000, got 1'] },
+  { name: 'fractional retargetShares', options: { retargetShares: 2.5 }, problems: ['retargetShares: expected an integer 2-100000, got 2.5'] },
+  { name: 'retargetShares 1', options: { retargetShares: 1 }, problems: ['retargetShares: expected an integer 2-100000, got 1'] },
   { name: 'fixed 0', options: { fixedDifficulty: 0 }, problems: ['fixedDifficulty: expected a finite number > 0, got 0'] },
   { name: 'unknown key', options: { targetShareTime: 10 }, problems: ['targetShareTime: unknown key'] },
   {
@@ -97,7 +97,7 @@ const invalid: { name: string; options: Record<string, unknown>; problems: strin
       'tagret: unknown key',
       'minDifficulty: expected a finite number > 0, got -1',
       'variance: expected a fraction between 0 and 1 (exclusive), got 2',
-      'retargetShares: expected an integer 2-1000, got 0',
+      'retargetShares: expected an integer 2-100000, got 0',
     ],
   },
 ]
@@ -208,8 +208,10 @@ t.test('fixed difficulty: vardiff off', async (t) => {
   t.equal(v.fixed, true)
   t.same(feed(v, 0, 3 * W, 1000), [], 'a flood changes nothing')
   t.same(feed(v, 3 * W, 10 * W, 0), [], 'nor does silence')
-  t.equal(v.suggest(100, s(10 * W)), undefined, 'suggestions are ignored')
+  t.equal(v.suggest(0.1, s(10 * W)), undefined, 'a lower suggestion does not lower it')
   t.equal(v.difficulty, 0.5)
+  t.equal(v.suggest(100, s(10 * W)), 100, 'a higher one raises it (a floor, as with vardiff: how a flood limiter raises a miner)')
+  t.same(feed(v, 10 * W, 20 * W, 0), [], 'and it stays fixed there')
   const fresh = new Vardiff({ fixedDifficulty: 0.5 }, 0)
   feed(fresh, 0, W, 0.5)
   t.ok(Math.abs(fresh.estimatedHashrate(s(W)) / (0.5 * TWO_32) - 1) < 0.05, 'hashrate stats still work')
