@@ -242,10 +242,10 @@ export class RpcClient {
 }
 
 /** Transport failures a quick retry may cure; not timeouts, not a missing cookie, not RPC answers. */
+const RETRIED_CODES: ReadonlySet<string> = new Set(['HF_BITCOIND_UNREACHABLE', 'HF_BITCOIND_BAD_RESPONSE', 'HF_BITCOIND_HTTP'])
+
 function retriesHelp(err: BitcoindError): boolean {
-  if (err.code === 'HF_BITCOIND_UNREACHABLE' || err.code === 'HF_BITCOIND_BAD_RESPONSE') return err.retryable
-  if (err.code === 'HF_BITCOIND_HTTP') return err.retryable
-  return false
+  return err.retryable && RETRIED_CODES.has(err.code)
 }
 
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -246,7 +246,7 @@ t.test('a mistyped answer is HF_BITCOIND_BAD_RESPONSE naming the field', async (
 
 t.test('the client never crashes under mixed faults and concurrent calls', async (t) => {
   const fake = await FakeBitcoind.startFor(t)
-  const client = clientFor(t, fake, { timeoutMs: 200 })
+  const client = clientFor(t, fake, { timeoutMs: 1000 })
   fake.inject('garbage', { times: 3 })
   fake.inject('reset', { times: 3 })
   fake.inject('server-error', { times: 3 })

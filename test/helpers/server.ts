@@ -6,6 +6,7 @@ import { selectHasher } from '../../src/shares/hasher.js'
 import { FixedDifficulty, type DifficultyControl } from '../../src/server/difficulty-control.js'
 import { StratumServer, type ShareSink } from '../../src/server/stratum-server.js'
 import { FixtureSource } from './fixture-source.js'
+import type { JobSource } from '../../src/jobs/job-source.js'
 
 export interface TestServer {
   server: StratumServer
@@ -23,6 +24,8 @@ export async function startServer(
     difficulty?: (now: number) => DifficultyControl
     sink?: ShareSink
     source?: FixtureSource
+    /** Attach this source instead of a FixtureSource (e.g. a TemplateSource on a fake bitcoind). */
+    attach?: JobSource
   } = {},
 ): Promise<TestServer> {
   const config = parseConfig({ stratum: { host: '127.0.0.1', ...options.stratum } })
@@ -38,7 +41,7 @@ export async function startServer(
   })
   const { port } = await server.listen()
   const source = options.source ?? new FixtureSource()
-  server.attachSource(source)
+  server.attachSource(options.attach ?? source)
   t.teardown(() => server.close())
   return { server, port, source, clock }
 }
