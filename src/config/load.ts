@@ -22,6 +22,12 @@ export interface ParseOptions {
   readonly env?: Readonly<Record<string, string | undefined>>
   /** Name used in error messages (a file path). */
   readonly source?: string
+  /**
+   * Working directory: relative paths in the config (`ledger.path`) are made
+   * absolute against it, as systemd's WorkingDirectory would. Left as they
+   * are when absent.
+   */
+  readonly cwd?: string
 }
 
 /** Validates an already-parsed object (e.g. from TOML) and freezes the result. */
@@ -33,6 +39,7 @@ export function parseConfig(input: unknown, options: ParseOptions = {}): Config 
   }
   const problems = resolvePasswordEnv(result.data, options.env ?? {})
   if (problems.length > 0) throw new ConfigError('HF_CONFIG_INVALID', problems, { source: options.source })
+  if (options.cwd !== undefined) result.data.ledger.path = resolve(options.cwd, result.data.ledger.path)
   return deepFreeze(result.data)
 }
 
@@ -70,9 +77,10 @@ export async function loadConfig(
 ): Promise<{ config: Config; origin: ConfigOrigin }> {
   const cwd = options.cwd ?? process.cwd()
   const path = explicitPath ?? (existsSync(resolve(cwd, DEFAULT_CONFIG_FILE)) ? DEFAULT_CONFIG_FILE : undefined)
-  if (path === undefined) return { config: parseConfig({}, options), origin: { kind: 'defaults' } }
+  const opts = { ...options, cwd }
+  if (path === undefined) return { config: parseConfig({}, opts), origin: { kind: 'defaults' } }
   const full = resolve(cwd, path)
-  return { config: await loadConfigFile(full, options), origin: { kind: 'file', path: full } }
+  return { config: await loadConfigFile(full, opts), origin: { kind: 'file', path: full } }
 }
 
 function applySecretEnv(input: unknown, env: ParseOptions['env']): unknown {

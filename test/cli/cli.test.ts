@@ -91,11 +91,12 @@ t.test('check-config', async (t) => {
   t.match(bad.err(), 'stratum.prot: unknown key')
   t.match(bad.err(), 'log.level: expected one of')
 
-  const none = capture(t.testdir({}))
+  const emptyDir = t.testdir({})
+  const none = capture(emptyDir)
   t.equal(await runCli(['check-config'], none.io), 0)
   t.match(none.out(), /built-in defaults/)
   const printed = none.out().split('\n').slice(1).join('\n').replaceAll('"(not set)"', '""')
-  t.same(parseConfigToml(printed), parseConfigToml(''), 'the printed settings load again as the same config')
+  t.same(parseConfigToml(printed), parseConfigToml('', { cwd: emptyDir }), 'the printed settings load again as the same config')
 
   const missing = capture(dir)
   t.equal(await runCli(['check-config', '-c', 'nope.toml'], missing.io), 1)
@@ -176,4 +177,55 @@ t.test('the built executable runs as a real process and stops cleanly on SIGTERM
   child.kill('SIGTERM')
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))
   t.equal(code, 0)
+})
+
+t.test('headframe run with a [[sources]] bitcoind section mines regtest blocks for a real Stratum miner', async (t) => {
+  const { FakeBitcoind } = await import('../helpers/fake-bitcoind.js')
+  const fake = await FakeBitcoind.startFor(t, { template: 'segwit-txs' })
+  const port = await freePort()
+  const dir = t.testdir({
+    'headframe.toml': [
+      '[stratum]',
+      'host = "127.0.0.1"',
+      `port = ${port}`,
+      '[vardiff]',
+      'fixed_difficulty = 0.001',
+      'min_difficulty = 0.0001',
+      'start_difficulty = 0.001',
+      '[ledger]',
+      'path = "./data/ledger"',
+      '[[sources]]',
+      'type = "bitcoind"',
+      'network = "regtest"',
+      'payout_address = "bcrt1qyqj2de6g9vurjsfva8yslaqk2wwmnjuyvp7n8g"',
+      '[[sources.nodes]]',
+      `url = "${fake.url}"`,
+      `cookie_file = "${fake.cookieFile}"`,
+      '',
+    ].join('\n'),
+  })
+  const c = capture(dir)
+  const exit = runCli(['run'], c.io)
+  await c.waitForLog((l) => l.msg === 'work source started')
+  const miner = await FakeMiner.connect(port)
+  t.teardown(() => miner.close())
+  await miner.handshake('farm.s19')
+  const job = await miner.nextNotify()
+  for (let i = 0; fake.accepted.length === 0 && i < 40; i++) {
+    t.equal((await miner.submit('farm.s19', job.jobId, miner.findShare(job, { extranonce2: Buffer.alloc(8, i) }))).result, true)
+    await new Promise((r) => setImmediate(r))
+  }
+  await c.waitForLog((l) => /accepted by bitcoind/.test(String(l.msg)))
+  t.equal(fake.accepted.length, 1, 'a regtest-valid block, checked in full by the fake bitcoind')
+  t.ok(existsSync(join(dir, 'data', 'found-blocks.jsonl')), 'found blocks are kept beside the ledger folder')
+  c.stop('SIGTERM')
+  t.equal(await exit, 0)
+})
+
+t.test('check-config reports a payout address of the wrong network', async (t) => {
+  const c = capture(t.testdir({
+    'headframe.toml': '[[sources]]\ntype = "bitcoind"\nnetwork = "mainnet"\npayout_address = "bcrt1qyqj2de6g9vurjsfva8yslaqk2wwmnjuyvp7n8g"\n[[sources.nodes]]\nurl = "http://127.0.0.1:8332"\n',
+  }))
+  t.equal(await runCli(['check-config'], c.io), 1)
+  t.match(c.err(), /sources\.0\.payout_address: /)
 })

@@ -202,7 +202,7 @@ t.test('loading files', async (t) => {
 
   const none = await loadConfig(undefined, { cwd: join(dir, 'empty') })
   t.same(none.origin, { kind: 'defaults' })
-  t.same(none.config, defaults)
+  t.same(none.config, { ...defaults, ledger: { ...defaults.ledger, path: join(dir, 'empty', 'data', 'ledger') } }, 'relative paths made absolute against the working directory')
 
   await t.rejects(loadConfigFile(join(dir, 'missing.toml')), { code: 'HF_CONFIG_READ', message: /missing\.toml: file not found/ })
   await t.rejects(loadConfigFile(join(dir, 'empty')), { code: 'HF_CONFIG_READ', message: /cannot read it/ })
