@@ -90,7 +90,14 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
 
   let reminder: NodeJS.Timeout | undefined
   if (source !== undefined) {
-    await source.start()
+    try {
+      await source.start()
+    } catch (err) {
+      // A pool that cannot start must not keep its port: systemd restarts it.
+      await stratum.close()
+      await built.close()
+      throw err
+    }
     stratum.attachSource(source)
     log.info({ source: source.name }, 'work source started')
   } else {

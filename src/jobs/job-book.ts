@@ -17,6 +17,7 @@
  */
 import type { Work } from './work.js'
 import { bigIntToLe, targetFromBits } from '../shares/target.js'
+import { ShareKeySet } from '../shares/share-key-set.js'
 
 /** Aliases a session may derive from one job (low byte of the id). */
 export const MAX_JOB_ALIASES = 255
@@ -36,8 +37,8 @@ export interface Job {
   readonly notify: NotifyFields
   /** True once a newer job has a different previous block. */
   stale: boolean
-  /** Keys of accepted shares (their header hash), for duplicate detection. */
-  readonly accepted: Set<string>
+  /** Keys of accepted shares (their header hash), for duplicate detection; emptied when the job goes stale. */
+  readonly accepted: ShareKeySet
 }
 
 export interface NotifyFields {
@@ -58,7 +59,9 @@ export interface JobRef {
 
 export class JobBook {
   private readonly jobs = new Map<number, Job>()
-  private seq = 0
+  // A random first id: late shares from a previous run of the pool do not
+  // land on a different job under the same id.
+  private seq = Math.floor(Math.random() * 0xfffff)
   private latest: Job | undefined
 
   /** `capacity`: how many jobs to remember (older ones are "job not found"). */
@@ -70,7 +73,13 @@ export class JobBook {
     this.seq = (this.seq % 0xffffff) + 1
     const id = this.seq * 256
     const newBlock = this.latest !== undefined && !this.latest.work.prevHash.equals(work.prevHash)
-    if (newBlock) for (const job of this.jobs.values()) job.stale = true
+    if (newBlock) {
+      for (const job of this.jobs.values()) {
+        job.stale = true
+        // A stale job's shares are never credited again: no duplicates to detect.
+        job.accepted.clear()
+      }
+    }
     const job: Job = {
       id: id.toString(16),
       seq: id,
@@ -80,7 +89,7 @@ export class JobBook {
       receivedAt: now,
       notify: notifyFields(work),
       stale: false,
-      accepted: new Set(),
+      accepted: new ShareKeySet(),
     }
     this.jobs.delete(id) // a wrapped id reused: forget the old job first
     this.jobs.set(id, job)

@@ -78,6 +78,8 @@ export interface SourceHealth {
 }
 
 const MIN_BACKOFF_MS = 250
+/** The longest `stop()` waits for block submissions in flight. */
+const STOP_WAIT_MS = 15_000
 const MAX_BACKOFF_MS = 5000
 
 export class TemplateSource implements JobSource {
@@ -95,6 +97,8 @@ export class TemplateSource implements JobSource {
   private lastError: string | undefined
   private lastTemplateAt: number | undefined
   private zmq: { close(): void } | undefined
+  private readonly inFlight = new Set<Promise<unknown>>()
+  private polling = false
 
   constructor(private readonly options: TemplateSourceOptions) {
     this.name = options.name
@@ -140,11 +144,17 @@ export class TemplateSource implements JobSource {
     // Blocks found before a crash or during an outage: send them again.
     for (const block of this.options.blocks.pending()) {
       this.log.warn({ hash: block.hash, height: block.height }, 'resubmitting a found block left unanswered')
-      void this.submitHex(block.hash, block.height, block.hex)
+      void this.track(this.submitHex(block.hash, block.height, block.hex))
     }
   }
 
   async stop(): Promise<void> {
+    // Blocks being submitted finish first (bounded): a block found just
+    // before a shutdown still reaches bitcoind and the disk.
+    if (this.inFlight.size > 0) {
+      this.log.info({ blocks: this.inFlight.size }, 'waiting for block submissions before stopping')
+      await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => setTimeout(r, STOP_WAIT_MS).unref())])
+    }
     this.running = false
     this.abort.abort(new Error('source stopped'))
     for (const t of this.timers) clearInterval(t)
@@ -179,7 +189,7 @@ export class TemplateSource implements JobSource {
       const template = await this.primary.getBlockTemplate(templateRules(this.options.network), undefined, undefined)
       this.onTemplate(template, reason)
     } catch (err) {
-      this.failed(err, 'getblocktemplate')
+      if (this.running) this.failed(err, 'getblocktemplate')
     }
   }
 
@@ -208,13 +218,16 @@ export class TemplateSource implements JobSource {
   }
 
   private async pollBestBlock(): Promise<void> {
-    if (!this.running || this.fetching !== undefined) return
+    if (!this.running || this.fetching !== undefined || this.polling) return
+    this.polling = true
     try {
       const best = await this.primary.getBestBlockHash({ retries: 0 })
       const current = this.latest === undefined ? undefined : Buffer.from(this.latest.prevHash).reverse().toString('hex')
       if (best !== current) await this.refresh(current === undefined ? 'poll (no work yet)' : 'new block (poll)')
     } catch (err) {
-      this.failed(err, 'getbestblockhash')
+      if (this.running) this.failed(err, 'getbestblockhash')
+    } finally {
+      this.polling = false
     }
   }
 
@@ -239,6 +252,12 @@ export class TemplateSource implements JobSource {
   private onTemplate(template: BlockTemplate, reason: string): void {
     if (!this.running) return
     const o = this.options
+    // A slow answer from before a block change must not take the miners back
+    // to the old tip (a refresh racing the long poll).
+    if (this.latest?.height !== undefined && template.height < this.latest.height) {
+      this.log.debug({ height: template.height, current: this.latest.height, reason }, 'older template ignored')
+      return
+    }
     const prevHash = Buffer.from(template.previousblockhash, 'hex').reverse()
     const clean = this.latest === undefined || !this.latest.prevHash.equals(prevHash)
     const witnessCommitment = template.default_witness_commitment === undefined ? undefined : Buffer.from(template.default_witness_commitment, 'hex')
@@ -296,20 +315,30 @@ export class TemplateSource implements JobSource {
     const hash = Buffer.from(candidate.hash).reverse().toString('hex')
     const height = ref.template.height
     const hex = block.toString('hex')
-    try {
-      await this.options.blocks.add(
-        { hash, height, hex, account: candidate.account, worker: candidate.worker, foundAt: this.clock(), source: this.name, reward: ref.template.coinbasevalue.toString() },
-        this.clock(),
+    // The disk write and the submission start together: bitcoind hears of
+    // the block without waiting for an fsync; the result is recorded once
+    // the block is on disk.
+    const stored = this.options.blocks
+      .add({ hash, height, hex, account: candidate.account, worker: candidate.worker, foundAt: this.clock(), source: this.name, reward: ref.template.coinbasevalue.toString() }, this.clock())
+      .then(
+        () => true,
+        (err: unknown) => {
+          this.log.fatal({ err, hash, height, hex }, 'found block could not be written to disk; it is being submitted anyway')
+          return false
+        },
       )
-    } catch (err) {
-      // Never hold a block back for the disk: submit it, and say loudly it is not on disk.
-      this.log.fatal({ err, hash, height, hex }, 'found block could not be written to disk; submitting anyway')
-    }
-    return this.submitHex(hash, height, hex)
+    return this.track(this.submitHex(hash, height, hex, stored))
   }
 
-  /** Submits to every node at once; retries transport failures. */
-  private async submitHex(hash: string, height: number, hex: string): Promise<BlockSubmitResult> {
+  /** Keeps a submission in flight visible to `stop()`. */
+  private track<T>(promise: Promise<T>): Promise<T> {
+    this.inFlight.add(promise)
+    void promise.finally(() => this.inFlight.delete(promise))
+    return promise
+  }
+
+  /** Submits to every node at once; retries transport failures. `stored` resolves once the block is on disk. */
+  private async submitHex(hash: string, height: number, hex: string, stored: Promise<boolean> = Promise.resolve(true)): Promise<BlockSubmitResult> {
     const answers = await Promise.all(this.options.nodes.map((node) => this.submitTo(node, hash, height, hex)))
     const answered = answers.filter((a): a is string | null => a !== undefined)
     const accepted = answered.find((a) => a === null || a === 'duplicate' || a === 'inconclusive')
@@ -319,7 +348,7 @@ export class TemplateSource implements JobSource {
     else result = { accepted: false, reason: 'no node answered' }
     const level = result.accepted ? 'info' : 'error'
     this.log[level]({ hash, height, answers }, result.accepted ? `block ${height} accepted by bitcoind` : `block ${height} NOT accepted: ${result.accepted ? '' : result.reason}`)
-    if (answered.length > 0 && this.options.blocks.get(hash) !== undefined) {
+    if (answered.length > 0 && (await stored) && this.options.blocks.get(hash) !== undefined) {
       try {
         await this.options.blocks.update(hash, { status: result.accepted ? 'accepted' : 'rejected', result: accepted !== undefined ? accepted : (answered[0] ?? null) }, this.clock())
       } catch (err) {
@@ -359,7 +388,8 @@ export class TemplateSource implements JobSource {
           if (status !== undefined) this.log.info({ hash: block.hash, height: block.height, confirmations: header.confirmations }, `block ${status}`)
         }
       } catch (err) {
-        this.failed(err, 'getblockheader')
+        // Not a health problem of the work source (e.g. a block only another node has).
+        if (this.running) this.log.warn({ err, hash: block.hash }, `confirmations of block ${block.height} unknown: ${(err as Error).message}`)
       }
     }
   }

@@ -47,7 +47,7 @@ export class AccessControl {
   }
 
   isTrusted(address: string): boolean {
-    return this.trusted.check(address, family(address))
+    return this.trusted.check(probe(address), family(address))
   }
 
   /**
@@ -55,14 +55,21 @@ export class AccessControl {
    * exactly once for every admitted connection.
    */
   admit(address: string, now: number): RefusalReason | undefined {
-    if (this.allowed !== undefined && !this.allowed.check(address, family(address))) return 'not-allowed'
+    const refusal = this.check(address, now)
+    if (refusal !== undefined) return refusal
+    this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1)
+    this.total++
+    return undefined
+  }
+
+  /** Why `address` would be refused now, without counting it (e.g. before a TLS handshake). */
+  check(address: string, now: number): RefusalReason | undefined {
+    if (this.allowed !== undefined && !this.allowed.check(probe(address), family(address))) return 'not-allowed'
     const trusted = this.isTrusted(address)
     if (!trusted && this.isBanned(address, now)) return 'banned'
     if (this.limits.max_connections > 0 && this.total >= this.limits.max_connections) return 'too-many-connections'
     const mine = this.perAddress.get(address) ?? 0
     if (!trusted && this.limits.max_connections_per_ip > 0 && mine >= this.limits.max_connections_per_ip) return 'too-many-from-address'
-    this.perAddress.set(address, mine + 1)
-    this.total++
     return undefined
   }
 
@@ -104,6 +111,11 @@ function family(address: string): 'ipv4' | 'ipv6' {
   return address.includes(':') ? 'ipv6' : 'ipv4'
 }
 
+/** The address to test against CIDR lists: a /64 key stands for its first address. */
+function probe(address: string): string {
+  return address.endsWith('::/64') ? address.slice(0, -3) : address
+}
+
 function blockList(cidrs: readonly string[]): BlockList {
   const list = new BlockList()
   for (const cidr of cidrs) {
@@ -115,8 +127,24 @@ function blockList(cidrs: readonly string[]): BlockList {
   return list
 }
 
-/** A socket's remote address with IPv4-mapped IPv6 (`::ffff:10.0.0.1`, dual-stack listeners) turned into plain IPv4. */
+/**
+ * The address limits and bans apply to: IPv4 as it is (IPv4-mapped IPv6
+ * from a dual-stack listener, `::ffff:10.0.0.1`, turned into plain IPv4),
+ * IPv6 by its /64 — one host usually holds a whole /64, so counting single
+ * IPv6 addresses would be trivially bypassed.
+ */
 export function normalizeAddress(address: string | undefined): string {
   if (address === undefined) return 'unknown'
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address
+  if (address.startsWith('::ffff:') && address.includes('.')) return address.slice(7)
+  if (!address.includes(':')) return address
+  return `${expandIpv6(address).slice(0, 4).join(':')}::/64`
+}
+
+/** The eight 16-bit groups of an IPv6 address, as lowercase hex without leading zeros. */
+function expandIpv6(address: string): string[] {
+  const [head = '', tail] = address.split('%', 1)[0]?.split('::') ?? ['']
+  const left = head === '' ? [] : head.split(':')
+  const right = tail === undefined || tail === '' ? [] : tail.split(':')
+  const zeros = tail === undefined ? [] : Array.from({ length: Math.max(0, 8 - left.length - right.length) }, () => '0')
+  return [...left, ...zeros, ...right].map((g) => Number.parseInt(g, 16).toString(16))
 }

@@ -9,6 +9,7 @@ import type { ShareOutcome } from '../shares/validator.js'
 import type { RejectReason, SubmitRequest } from '../stratum/index.js'
 import type { Session, CloseReason } from './session.js'
 import type { WorkerName } from './worker-name.js'
+import type { DifficultyControl } from './difficulty-control.js'
 
 export type AcceptedOutcome = Extract<ShareOutcome, { ok: true }>
 
@@ -18,6 +19,8 @@ export interface SessionHost {
   readonly log: Logger
   /** The clock, in ms. */
   now(): number
+  /** A fresh difficulty controller (vardiff or fixed). */
+  newDifficulty(now: number): DifficultyControl
   /** A unique extranonce1 (the resumed one when free); undefined when none is left. */
   allocateExtranonce1(sessionId: string | undefined): Buffer | undefined
   /** Undefined when allowed, else the refusal shown to the miner. */
@@ -27,6 +30,8 @@ export interface SessionHost {
   /** The `mining.notify` line of a job, built once (`clean` forces clean_jobs true). */
   notifyLine(job: Job, clean?: boolean): string
   checkShare(share: SubmitRequest, session: Session, now: number): ShareOutcome
+  /** An accepted share that could not be recorded: forget it so a resubmission is not a duplicate. */
+  forgetShare(outcome: AcceptedOutcome): void
   /** Resolves once the share is recorded (the ledger's commit); the miner is answered after. */
   recordShare(session: Session, name: WorkerName, share: SubmitRequest, outcome: AcceptedOutcome, now: number): Promise<void>
   /** A rejected submit; `name` when the worker was authorized. */

@@ -54,6 +54,7 @@ export type CloseReason =
   | 'server-full'
   | 'kicked'
   | 'shutdown'
+  | 'backlog'
   | 'socket-error'
 
 /** Most workers one connection may authorize (proxies authorize a few; floods many). */
@@ -64,6 +65,8 @@ const MAX_AUTH_FAILURES = 8
 const MAX_GARBAGE_LINES = 16
 /** Job ids whose sent difficulty a session remembers (the job book keeps 64 jobs). */
 const JOB_DIFFICULTY_MEMORY = 128
+/** Replies waiting for the share sink before the session is closed as stuck. */
+const MAX_PENDING_REPLIES = 1024
 
 /** One queued outgoing line; `line` undefined while its reply waits for the share sink. */
 interface Outgoing {
@@ -88,6 +91,10 @@ export class Session implements ShareContext {
   closeReason: CloseReason | undefined
 
   readonly workers = new Map<string, WorkerName>()
+  /** Vardiff or a fixed difficulty; restarted when the first job arrives (see `sendJob`). */
+  vardiff: DifficultyControl
+  /** The floor the miner asked for (suggest_difficulty, configure), re-applied on a restart. */
+  private floor: number | undefined
   readonly counters = { accepted: 0, rejected: 0, acceptedDifficulty: 0, blocks: 0 }
 
   private subscribed = false
@@ -105,10 +112,11 @@ export class Session implements ShareContext {
     private readonly socket: Socket,
     id: number,
     address: string,
-    readonly vardiff: DifficultyControl,
+    vardiff: DifficultyControl,
     now: number,
   ) {
     this.id = id
+    this.vardiff = vardiff
     this.address = address
     this.connectedAt = now
     this.lastLineAt = now
@@ -192,11 +200,11 @@ export class Session implements ShareContext {
         return this.send(encodeResult(req.id, true))
       case 'suggest-difficulty':
         this.send(encodeResult(req.id, true))
-        return this.applyDifficulty(this.vardiff.suggest(req.difficulty, now))
+        return this.suggestFloor(req.difficulty, now)
       case 'suggest-target': {
         this.send(encodeResult(req.id, true))
         const difficulty = difficultyForTarget(leToBigInt(Buffer.from(req.target).reverse()))
-        if (Number.isFinite(difficulty) && difficulty > 0) this.applyDifficulty(this.vardiff.suggest(difficulty, now))
+        if (Number.isFinite(difficulty) && difficulty > 0) this.suggestFloor(difficulty, now)
         return
       }
       case 'multi-version':
@@ -224,9 +232,7 @@ export class Session implements ShareContext {
         this.versionMask = granted
       }
     }
-    if (req.minimumDifficulty !== undefined && req.minimumDifficulty.value > 0) {
-      this.vardiff.suggest(req.minimumDifficulty.value, this.host.now())
-    }
+    const floor = req.minimumDifficulty !== undefined && req.minimumDifficulty.value > 0 ? req.minimumDifficulty.value : undefined
     if (req.subscribeExtranonce) this.extranonceSubscribed = true
     this.send(
       encodeConfigureResult(req.id, req.requested, {
@@ -236,6 +242,14 @@ export class Session implements ShareContext {
         info: req.info !== undefined,
       }),
     )
+    // After the reply; a configure late in the session changes the difficulty visibly.
+    if (floor !== undefined) this.suggestFloor(floor, this.host.now())
+  }
+
+  /** A difficulty floor asked by the miner. */
+  private suggestFloor(difficulty: number, now: number): void {
+    this.floor = difficulty
+    this.applyDifficulty(this.vardiff.suggest(difficulty, now))
   }
 
   private onSubscribe(id: JsonRpcId, userAgent: string | undefined, sessionId: string | undefined): void {
@@ -280,6 +294,7 @@ export class Session implements ShareContext {
 
   /** Difficulty and the current job, once subscribed and authorized. */
   private startWork(): void {
+    // Through the reply queue: after the authorize reply, whatever waits before it.
     this.send(encodeSetDifficulty(this.difficulty))
     const job = this.host.currentJob()
     // A miner's first job is always clean: it has nothing older to keep.
@@ -292,23 +307,31 @@ export class Session implements ShareContext {
     if (name === undefined) return this.rejectSubmit(req.id, 'unauthorized', `worker ${req.worker.slice(0, 64)} is not authorized on this connection`)
     const outcome = this.host.checkShare(req, this, now)
     if (!outcome.ok) return this.rejectSubmit(req.id, outcome.reason, outcome.detail, name)
-    this.counters.accepted++
-    this.counters.acceptedDifficulty += outcome.difficulty
-    this.lastShareAt = now
-    if (outcome.block) this.counters.blocks++
+    this.host.submitRate(this, true, now)
+    if (this.out.length >= MAX_PENDING_REPLIES) {
+      // The share sink has stopped answering: do not queue without bound.
+      this.host.forgetShare(outcome)
+      return this.close('backlog')
+    }
     // Hold the reply until the share sink has the share: "accepted" is
     // never said of a share that was not recorded.
     const slot: Outgoing = { line: undefined }
     this.out.push(slot)
     this.host.recordShare(this, name, req, outcome, now).then(
-      () => this.fill(slot, encodeResult(req.id, true)),
+      () => {
+        this.counters.accepted++
+        this.counters.acceptedDifficulty += outcome.difficulty
+        this.lastShareAt = now
+        if (outcome.block !== undefined) this.counters.blocks++
+        this.fill(slot, encodeResult(req.id, true))
+        this.applyDifficulty(this.vardiff.recordShare(this.host.now(), outcome.difficulty))
+      },
       (err: unknown) => {
         this.log.error({ err }, 'share could not be recorded')
+        this.host.forgetShare(outcome)
         this.fill(slot, encodeError(req.id, 20, 'share could not be recorded, resubmit'))
       },
     )
-    this.applyDifficulty(this.vardiff.recordShare(now, outcome.difficulty))
-    this.host.submitRate(this, true, now)
   }
 
   private rejectSubmit(id: JsonRpcId, reason: Parameters<typeof encodeReject>[1], detail: string, name?: WorkerName): void {
@@ -325,36 +348,57 @@ export class Session implements ShareContext {
    */
   applyDifficulty(changed: number | undefined): void {
     if (changed === undefined || this.workers.size === 0 || !this.subscribed || this.closed) return
-    this.send(encodeSetDifficulty(changed))
+    this.notify(encodeSetDifficulty(changed))
     const job = this.lastJob
     if (job === undefined) return
     if (this.aliasOf.seq !== job.seq) this.aliasOf = { seq: job.seq, next: 1 }
     if (this.aliasOf.next > MAX_JOB_ALIASES) return this.sendJob(job, this.host.notifyLine(job))
     const id = aliasId(job, this.aliasOf.next++)
     this.rememberJob(id)
-    this.send(encodeNotify({ ...job.notify, jobId: id, cleanJobs: false }))
+    this.notify(encodeNotify({ ...job.notify, jobId: id, cleanJobs: false }))
   }
 
   /** A new job (fan-out from the server): `line` is the notify built once for all sessions. */
   sendJob(job: Job, line: string): void {
     if (this.closed) return
+    if (this.lastJob === undefined) {
+      // Vardiff's clock starts with the first job: time spent waiting for
+      // work (no source yet, bitcoind down) says nothing about the miner.
+      const now = this.host.now()
+      this.vardiff = this.host.newDifficulty(now)
+      if (this.floor !== undefined) this.vardiff.suggest(this.floor, now)
+    }
     this.lastJob = job
     this.rememberJob(job.id)
-    this.send(line)
+    this.notify(line)
   }
 
   /** Pushes a new extranonce1 (proxy mode); miners without set_extranonce are asked to reconnect by the caller. */
   setExtranonce(extranonce1: Buffer, extranonce2Size: number): void {
     this.extranonce1 = extranonce1
     this.extranonce2Size = extranonce2Size
-    this.send(encodeSetExtranonce(extranonce1, extranonce2Size))
+    this.notify(encodeSetExtranonce(extranonce1, extranonce2Size))
   }
 
-  /** Sends a line now, or queues it behind a reply still waiting for the share sink. */
+  /** Sends a reply now, or queues it behind a reply still waiting for the share sink. */
   send(line: string): void {
     if (this.closed) return
     if (this.out.length === 0) this.write(line)
     else this.out.push({ line })
+  }
+
+  /**
+   * Sends a notification (notify, set_difficulty, set_extranonce) now: it
+   * needs no order against replies, only against other notifications, and
+   * a new block's clean job must not wait for a slow ledger.
+   */
+  notify(line: string): void {
+    if (!this.closed) this.write(line)
+  }
+
+  /** True once the session has been sent a job. */
+  get hasWork(): boolean {
+    return this.lastJob !== undefined
   }
 
   private fill(slot: Outgoing, line: string): void {

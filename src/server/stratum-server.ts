@@ -128,6 +128,10 @@ export class StratumServer extends EventEmitter implements SessionHost {
   private readonly notifyLines = new WeakMap<Job, { asIs?: string; clean?: string }>()
   private readonly servers: (Server | TlsServer)[] = []
   private source: JobSource | undefined
+  /** Every source ever attached, by name: a block goes back to the one that made its work. */
+  private readonly sources = new Map<string, JobSource>()
+  /** TLS sockets still in their handshake (closed on shutdown). */
+  private readonly handshaking = new Set<Socket>()
   private unsubscribe: (() => void) | undefined
   private ticker: NodeJS.Timeout | undefined
   private nextSessionId = 1
@@ -152,6 +156,10 @@ export class StratumServer extends EventEmitter implements SessionHost {
     return this.clock()
   }
 
+  newDifficulty(now: number): DifficultyControl {
+    return this.makeDifficulty(now)
+  }
+
   /** Starts the listeners; resolves with the ports bound (useful with port 0). */
   async listen(): Promise<{ port: number; tlsPort: number | undefined }> {
     const plain = createServer({ noDelay: true }, (socket) => this.accept(socket, false))
@@ -169,13 +177,28 @@ export class StratumServer extends EventEmitter implements SessionHost {
       }
       let secure: TlsServer
       try {
-        secure = createTlsServer({ cert, key }, (socket) => this.accept(socket, true))
+        // A slow or silent TLS client is dropped after 10 s, not Node's default 120 s.
+        secure = createTlsServer({ cert, key, handshakeTimeout: 10_000 }, (socket) => this.accept(socket, true))
       } catch (err) {
         await this.close()
         throw new ListenError('HF_STRATUM_TLS', `the TLS certificate or key is not usable: ${(err as Error).message}`, { cause: err })
       }
       // A failed handshake is the client's problem, never the process's.
       secure.on('tlsClientError', (err) => this.log.debug({ err }, 'TLS handshake failed'))
+      // Refuse banned, not-allowed and over-limit addresses before spending a handshake on them.
+      secure.on('connection', (raw: Socket) => {
+        const address = normalizeAddress(raw.remoteAddress)
+        const refusal = this.access.check(address, this.now())
+        if (refusal !== undefined) {
+          this.counters.refused[refusal] = (this.counters.refused[refusal] ?? 0) + 1
+          this.logRefusal(address, refusal, this.now())
+          raw.destroy()
+          return
+        }
+        this.handshaking.add(raw)
+        raw.once('close', () => this.handshaking.delete(raw))
+        raw.once('secure', () => this.handshaking.delete(raw))
+      })
       tlsPort = await this.bind(secure, this.config.tls.port, 'stratum+ssl')
     }
     this.ticker = setInterval(() => this.tick(), this.options.tickMs ?? 1000)
@@ -186,7 +209,10 @@ export class StratumServer extends EventEmitter implements SessionHost {
   private bind(server: Server | TlsServer, port: number, what: string): Promise<number> {
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => {
-        reject(new ListenError('HF_STRATUM_LISTEN', `${what} cannot listen on ${this.config.host}:${port}: ${err.message}`, { cause: err }))
+        // Release whatever already listens: a pool that failed to start must not hold a port.
+        void this.close().finally(() =>
+          reject(new ListenError('HF_STRATUM_LISTEN', `${what} cannot listen on ${this.config.host}:${port}: ${err.message}`, { cause: err })),
+        )
       }
       server.once('error', onError)
       server.listen({ host: this.config.host, port, backlog: 4096 }, () => {
@@ -204,6 +230,7 @@ export class StratumServer extends EventEmitter implements SessionHost {
   attachSource(source: JobSource): void {
     this.unsubscribe?.()
     this.source = source
+    this.sources.set(source.name, source)
     this.unsubscribe = source.onWork((work) => this.pushWork(work))
     const current = source.current()
     if (current !== undefined) this.pushWork(current)
@@ -290,25 +317,32 @@ export class StratumServer extends EventEmitter implements SessionHost {
 
   checkShare(share: SubmitRequest, session: Session, now: number): ShareOutcome {
     const outcome = this.validator.check(share, session, Math.floor(now / 1000))
-    if (outcome.ok && outcome.block) {
-      // Hand the block over at once, before the share is recorded or answered.
+    if (outcome.block !== undefined) {
+      // Hand the block over at once, before the share is recorded or answered
+      // (a stale share that meets the network target included).
       const name = session.workers.get(share.worker)
-      this.submitBlock(blockCandidate(outcome, name?.account ?? '', name?.worker ?? ''))
+      this.submitBlock(blockCandidate(outcome.block, name?.account ?? '', name?.worker ?? ''))
     }
     return outcome
+  }
+
+  /** The share was accepted but could not be recorded: forget it, so the miner may send it again. */
+  forgetShare(outcome: AcceptedOutcome): void {
+    this.validator.forget(outcome)
   }
 
   private submitBlock(candidate: BlockCandidate): void {
     this.counters.blocksFound++
     const hash = Buffer.from(candidate.hash).reverse().toString('hex')
     this.log.info({ hash, height: candidate.work.height, account: candidate.account, worker: candidate.worker }, 'block found')
-    const source = this.source
     const done = (result: BlockSubmitResult): void => {
       if (result.accepted) this.counters.blocksAccepted++
       else this.counters.blocksRejected++
       this.log[result.accepted ? 'info' : 'error']({ hash, result }, result.accepted ? 'block accepted' : 'block rejected')
-      this.emit('block', candidate, result)
+      this.safeEmit('block', candidate, result)
     }
+    // The block goes back to the source that made its work, even after a switch.
+    const source = this.sources.get(candidate.work.source) ?? this.source
     if (source === undefined) return done({ accepted: false, reason: 'no job source attached' })
     source.submitBlock(candidate).then(done, (err: unknown) => done({ accepted: false, reason: `submit failed: ${String(err)}` }))
   }
@@ -321,7 +355,7 @@ export class StratumServer extends EventEmitter implements SessionHost {
       difficulty: outcome.difficulty,
       jobId: share.jobId,
       height: outcome.job.work.height,
-      block: outcome.block,
+      block: outcome.block !== undefined,
       session: session.id,
       source: outcome.job.work.source,
     }
@@ -332,8 +366,17 @@ export class StratumServer extends EventEmitter implements SessionHost {
     stats.accepted++
     stats.acceptedDifficulty += outcome.difficulty
     stats.lastShareAt = now
-    if (outcome.block) stats.blocks++
-    this.emit('share', record)
+    if (outcome.block !== undefined) stats.blocks++
+    this.safeEmit('share', record)
+  }
+
+  /** Emits to listeners without letting a throwing listener disturb the share path. */
+  private safeEmit(event: string, ...args: unknown[]): void {
+    try {
+      this.emit(event, ...args)
+    } catch (err) {
+      this.log.error({ err, event }, 'a listener threw')
+    }
   }
 
   shareRejected(_session: Session, reason: RejectReason, name?: WorkerName): void {
@@ -391,7 +434,8 @@ export class StratumServer extends EventEmitter implements SessionHost {
     for (const session of this.sessions) {
       if (session.state !== 'authorized' && now - session.connectedAt >= auth_timeout_s * 1000) session.close('auth-timeout')
       else if (now - session.lastLineAt >= idle_timeout_s * 1000) session.close('idle-timeout')
-      else if (session.state === 'authorized') session.applyDifficulty(session.vardiff.tick(now))
+      // No vardiff before the first job: a session waiting for work has no shares to judge.
+      else if (session.state === 'authorized' && session.hasWork) session.applyDifficulty(session.vardiff.tick(now))
     }
     if (now - this.lastHousekeeping >= 60_000) {
       this.lastHousekeeping = now
@@ -426,6 +470,7 @@ export class StratumServer extends EventEmitter implements SessionHost {
     if (this.ticker !== undefined) clearInterval(this.ticker)
     this.unsubscribe?.()
     for (const session of this.sessions) session.close('shutdown')
+    for (const socket of this.handshaking) socket.destroy()
     await Promise.all(this.servers.map((l) => new Promise<void>((resolve) => l.close(() => resolve()))))
     this.servers.length = 0
   }

@@ -1,11 +1,13 @@
 /**
  * The share check: one submitted share in, an outcome value out.
  *
- * In order (issue #3): job known (else job-not-found), job not from an
- * older previous block (else stale), extranonce2 length, ntime window,
- * version bits inside the granted mask, hash (native, header and target
- * compare in one call), duplicate, session target, network target. A
- * rejected share is a value, not an exception (CONVENTIONS.md §3).
+ * In order (issue #3): job known (else job-not-found), extranonce2 length,
+ * ntime window, version bits inside the granted mask, hash (native, header
+ * and target compare in one call), job not from an older previous block
+ * (else stale: hashed anyway, because a stale share that meets the network
+ * target is still submitted as a block), session target, duplicate,
+ * network target. A rejected share is a value, not an exception
+ * (CONVENTIONS.md §3).
  *
  * Per share the JS work is small: one Buffer for the coinbase, the header
  * written into a reused scratch buffer, no hex strings.
@@ -50,19 +52,37 @@ export interface ShareContext {
   difficultyForJob(jobId: string): number | undefined
 }
 
+/** What a block needs from a share: the job and the exact bytes hashed. */
+export interface SolvedShare {
+  readonly job: Job
+  /** The 80-byte header as hashed. */
+  readonly header: Buffer
+  /** coinb1 | extranonce1 | extranonce2 | coinb2. */
+  readonly coinbase: Buffer
+  /** sha256d of the header, internal byte order. */
+  readonly hash: Buffer
+}
+
 export type ShareOutcome =
   | {
       readonly ok: true
-      /** True when the share also meets the network target. */
-      readonly block: boolean
       readonly job: Job
       /** The difficulty credited (and judged against). */
       readonly difficulty: number
       readonly hash: Buffer
-      readonly header: Buffer
-      readonly coinbase: Buffer
+      /** Set when the share also meets the network target: hand it to the source at once. */
+      readonly block: SolvedShare | undefined
     }
-  | { readonly ok: false; readonly reason: ShareRejectReason; readonly detail: string }
+  | {
+      readonly ok: false
+      readonly reason: ShareRejectReason
+      readonly detail: string
+      /**
+       * A stale share that still meets the network target: the pool's view
+       * of the tip may be what is wrong, so it is submitted anyway.
+       */
+      readonly block?: SolvedShare
+    }
 
 /** Difficulty → 32-byte LE target, cached: sessions share a few distinct difficulties. */
 const targetCache = new Map<number, Buffer>()
@@ -94,16 +114,18 @@ export class ShareValidator {
     const ref = this.book.lookup(share.jobId)
     if (ref === undefined) return reject('job-not-found', `job ${share.jobId} is unknown or expired`)
     const { job } = ref
-    if (job.stale) return reject('stale', `job ${share.jobId} is from an older block`)
+    const staleDetail = `job ${share.jobId} is from an older block`
+    // A stale job's share is answered "stale" whatever else is wrong with it.
+    const fail = (reason: ShareRejectReason, detail: string): ShareOutcome => (job.stale ? reject('stale', staleDetail) : reject(reason, detail))
     if (share.extranonce2.length !== ctx.extranonce2Size) {
-      return reject('bad-extranonce2', `extranonce2 is ${share.extranonce2.length} bytes, expected ${ctx.extranonce2Size}`)
+      return fail('bad-extranonce2', `extranonce2 is ${share.extranonce2.length} bytes, expected ${ctx.extranonce2Size}`)
     }
     const work = job.work
-    if (share.ntime < work.ntime) return reject('bad-ntime', `ntime ${share.ntime} is before the job's ${work.ntime}`)
-    if (share.ntime > nowS + MAX_NTIME_AHEAD_S) return reject('bad-ntime', `ntime ${share.ntime} is more than 2 hours ahead`)
+    if (share.ntime < work.ntime) return fail('bad-ntime', `ntime ${share.ntime} is before the job's ${work.ntime}`)
+    if (share.ntime > nowS + MAX_NTIME_AHEAD_S) return fail('bad-ntime', `ntime ${share.ntime} is more than 2 hours ahead`)
     const bits = share.versionBits ?? 0
     if ((bits & ~ctx.versionMask) !== 0) {
-      return reject('bad-version-bits', `version bits ${hex(bits)} outside the granted mask ${hex(ctx.versionMask)}`)
+      return fail('bad-version-bits', `version bits ${hex(bits)} outside the granted mask ${hex(ctx.versionMask)}`)
     }
 
     // Coinbase: coinb1 | extranonce1 | extranonce2 | coinb2, one allocation.
@@ -128,26 +150,23 @@ export class ShareValidator {
     const sent = ctx.difficultyForJob(share.jobId) ?? ctx.difficulty
     const difficulty = Math.min(sent, ctx.difficulty)
     const meets = this.hasher.checkHeaders(header, targetBytes(difficulty), this.hashOut, this.okOut) === 1
-    const key = this.hashOut.toString('latin1')
-    if (job.accepted.has(key)) return reject('duplicate', 'share already submitted')
+    const solved = (): SolvedShare => ({ job, header: Buffer.from(header), coinbase, hash: Buffer.from(this.hashOut) })
+    const isBlock = meets && hashMeetsTarget(this.hashOut, job.networkTarget)
+    if (job.stale) return isBlock ? { ok: false, reason: 'stale', detail: staleDetail, block: solved() } : reject('stale', staleDetail)
     if (!meets) return reject('low-difficulty', `share is below difficulty ${difficulty}`)
-    job.accepted.add(key)
-    const hash = Buffer.from(this.hashOut)
-    return {
-      ok: true,
-      block: hashMeetsTarget(hash, job.networkTarget),
-      job,
-      difficulty,
-      hash,
-      header: Buffer.from(header),
-      coinbase,
-    }
+    if (!job.accepted.add(this.hashOut)) return reject('duplicate', 'share already submitted')
+    return { ok: true, job, difficulty, hash: Buffer.from(this.hashOut), block: isBlock ? solved() : undefined }
+  }
+
+  /** Forgets an accepted share (its recording failed: the miner may send it again). */
+  forget(outcome: Extract<ShareOutcome, { ok: true }>): void {
+    outcome.job.accepted.delete(outcome.hash)
   }
 }
 
-/** A block candidate from an accepted share that met the network target. */
-export function blockCandidate(outcome: Extract<ShareOutcome, { ok: true }>, account: string, worker: string): BlockCandidate {
-  return { work: outcome.job.work, header: outcome.header, coinbase: outcome.coinbase, hash: outcome.hash, account, worker }
+/** A block candidate from a share that met the network target. */
+export function blockCandidate(solved: SolvedShare, account: string, worker: string): BlockCandidate {
+  return { work: solved.job.work, header: solved.header, coinbase: solved.coinbase, hash: solved.hash, account, worker }
 }
 
 function reject(reason: ShareRejectReason, detail: string): ShareOutcome {

@@ -26,6 +26,8 @@ export async function startServer(
     source?: FixtureSource
     /** Attach this source instead of a FixtureSource (e.g. a TemplateSource on a fake bitcoind). */
     attach?: JobSource
+    /** Attach no source at all (a pool waiting for work). */
+    noSource?: boolean
   } = {},
 ): Promise<TestServer> {
   const config = parseConfig({ stratum: { host: '127.0.0.1', ...options.stratum } })
@@ -41,7 +43,7 @@ export async function startServer(
   })
   const { port } = await server.listen()
   const source = options.source ?? new FixtureSource()
-  server.attachSource(options.attach ?? source)
+  if (options.noSource !== true) server.attachSource(options.attach ?? source)
   t.teardown(() => server.close())
   return { server, port, source, clock }
 }

@@ -27,7 +27,7 @@ t.test('per-address and total limits', async (t) => {
 t.test('allowed and trusted blocks', async (t) => {
   const a = new AccessControl(limits({ allowed_cidrs: ['10.0.0.0/8', 'fd00::/8'], trusted_cidrs: ['10.1.0.0/16'], max_connections_per_ip: 1 }))
   t.equal(a.admit('192.168.1.1', 0), 'not-allowed')
-  t.equal(a.admit('fd00::1', 0), undefined)
+  t.equal(a.admit(normalizeAddress('fd00::1'), 0), undefined)
   t.equal(a.admit('10.1.2.3', 0), undefined)
   t.equal(a.admit('10.1.2.3', 0), undefined, 'trusted: no per-address limit')
   t.equal(a.ban('10.1.2.3', 0), false, 'trusted: never banned')
@@ -50,6 +50,9 @@ t.test('bans expire', async (t) => {
 
 t.test('address normalisation', async (t) => {
   t.equal(normalizeAddress('::ffff:10.0.0.1'), '10.0.0.1')
-  t.equal(normalizeAddress('::1'), '::1')
+  t.equal(normalizeAddress('::1'), '0:0:0:0::/64')
+  t.equal(normalizeAddress('2001:db8:1:2:aaaa::1'), '2001:db8:1:2::/64')
+  t.equal(normalizeAddress('2001:db8:1:2:bbbb:cccc:dddd:eeee'), '2001:db8:1:2::/64', 'one /64, one key')
+  t.equal(normalizeAddress('fe80::1%eth0'), 'fe80:0:0:0::/64')
   t.equal(normalizeAddress(undefined), 'unknown')
 })

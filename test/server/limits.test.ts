@@ -160,6 +160,22 @@ t.test('stratum+ssl listener', async (t) => {
   t.equal(line, '{"id":1,"result":"pong","error":null}\n')
   s.destroy()
 
+  // A not-allowed address is refused before any handshake.
+  const guarded = new StratumServer({
+    config: { ...base.stratum, port: 0, tls: { ...base.stratum.tls, port: TLS_PORT + 1 }, limits: { ...base.stratum.limits, allowed_cidrs: ['10.0.0.0/8'] } },
+    hasher: selectHasher({}),
+    log: createLogger({ level: 'silent' }),
+    difficulty: () => new FixedDifficulty(1),
+  })
+  await guarded.listen()
+  t.teardown(() => guarded.close())
+  const refused = tlsConnect({ port: TLS_PORT + 1, host: '127.0.0.1', rejectUnauthorized: false })
+  await new Promise<void>((resolve) => {
+    refused.on('error', () => resolve())
+    refused.on('close', () => resolve())
+  })
+  t.equal(guarded.counters.refused['not-allowed'], 1, 'refused before the TLS handshake')
+
   const badKey = new StratumServer({
     config: { ...base.stratum, port: 0, tls: { ...base.stratum.tls, key: join(FIXTURES, 'missing.pem') } },
     hasher: selectHasher({}),
@@ -229,4 +245,21 @@ t.test('a miner that does not read is dropped at the write-buffer limit', async 
     if (i % 100 === 0) await new Promise((r) => setImmediate(r))
   }
   t.equal(server.counters.closed['slow-reader'], 1)
+})
+
+t.test('no vardiff while there is no work: waiting miners keep their difficulty', async (t) => {
+  const { Vardiff } = await import('../../src/vardiff/index.js')
+  const { server, port, clock } = await startServer(t, {
+    difficulty: (now) => new Vardiff({ startDifficulty: 0.001, minDifficulty: 0.00001, maxDifficulty: 1 }, now),
+    noSource: true,
+  })
+  const m = await FakeMiner.connect(port)
+  t.teardown(() => m.close())
+  await m.handshake()
+  for (let i = 0; i < 120; i++) {
+    clock.now += 1000
+    server.tick()
+  }
+  t.equal(m.received.filter((x) => x.method === 'mining.set_difficulty').length, 1, 'only the first set_difficulty')
+  t.equal(m.difficulty, 0.001)
 })

@@ -48,10 +48,11 @@ for (const name of REGTEST_CASES) {
     }
     const out = validator.check(share, context({ extranonce1: Buffer.from(s.extranonce1, 'hex') }), Number.parseInt(s.ntime, 16))
     if (!out.ok) return t.fail(`rejected: ${out.detail}`)
-    t.equal(out.header.toString('hex'), s.header)
+    t.equal(out.block?.header.toString('hex'), s.header)
     t.equal(Buffer.from(out.hash).reverse().toString('hex'), s.block_hash)
-    t.equal(out.block, true, 'regtest target: a block')
-    const cand = blockCandidate(out, 'acct', 'rig1')
+    t.ok(out.block, 'regtest target: a block')
+    if (out.block === undefined) return t.fail('a block')
+    const cand = blockCandidate(out.block, 'acct', 'rig1')
     t.equal(cand.coinbase.toString('hex'), s.coinb1 + s.extranonce1 + s.extranonce2 + s.coinb2)
     t.equal(cand.account, 'acct')
   })
@@ -70,7 +71,7 @@ t.test('reject reasons, in order', async (t) => {
   const ctx = context({ extranonce1: en1, versionMask: 0x1fffe000 })
   const reason = (share: Partial<Submission>, c2: ShareContext = ctx) => {
     const out = v.check({ ...base, ...share }, c2, ntime)
-    return out.ok ? (out.block ? 'block' : 'accepted') : out.reason
+    return out.ok ? (out.block !== undefined ? 'block' : 'accepted') : out.reason
   }
 
   t.equal(reason({ jobId: 'zz' }), 'job-not-found')
@@ -146,4 +147,23 @@ t.test('difficulty in force when the job id was sent, or the current one if lowe
   t.equal(unknownId.ok ? 'accepted' : unknownId.reason, 'low-difficulty')
   const dup = check(alias, a, HIGH)
   t.equal(dup.ok ? 'accepted' : dup.reason, 'duplicate', 'the same header under another id of the job is a duplicate')
+})
+
+t.test('a stale share that meets the network target is still handed over as a block', async (t) => {
+  const c = regtestCase('empty-mempool')
+  const book = new JobBook()
+  const job = book.add(regtestWork(c), 0) // regtest bits: half of all hashes are blocks
+  book.add(regtestWork(c, { prevHash: Buffer.alloc(32, 9) }), 1)
+  t.equal(job.stale, true)
+  const v = new ShareValidator(hasher, book)
+  let blocks = 0
+  let stale = 0
+  for (let nonce = 0; nonce < 16; nonce++) {
+    const out = v.check({ jobId: job.id, extranonce2: Buffer.alloc(8), ntime: job.work.ntime, nonce }, context({ extranonce1: Buffer.alloc(4) }), job.work.ntime)
+    if (!out.ok && out.reason === 'stale') stale++
+    if (!out.ok && out.block !== undefined) blocks++
+  }
+  t.equal(stale, 16, 'answered stale')
+  t.ok(blocks > 0 && blocks < 16, `${blocks} of them still submitted as blocks`)
+  t.equal(job.accepted.size, 0, 'a stale job keeps no duplicate keys')
 })
