@@ -223,3 +223,12 @@ t.test('confirmations are followed to maturity', async (t) => {
   t.equal(blocks.get(fixture.stratum.block_hash)?.status, 'confirmed')
   t.equal(blocks.get(fixture.stratum.block_hash)?.confirmations, 100)
 })
+
+t.test('JobSource contract: bitcoind template source', async (t) => {
+  const { jobSourceContract } = await import('../helpers/job-source-contract.js')
+  jobSourceContract(t, async (t) => {
+    const fake = await FakeBitcoind.startFor(t, { template: 'empty-mempool' })
+    const { source } = await makeSource(t, fake, { pollMs: 20 })
+    return { source, newBlock: () => void fake.advance() }
+  })
+})
