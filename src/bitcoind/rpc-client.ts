@@ -16,6 +16,7 @@ import { BitcoindError } from '../errors.js'
 import type { Logger } from '../log.js'
 import { RpcCredentials, type RpcAuth } from './auth.js'
 import { interpretAnswer, transportError, type CallContext } from './rpc-answer.js'
+import { abortableSleep } from '../abortable-sleep.js'
 
 /** Methods that change nothing on the node, so a retry is always safe. */
 export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set([
@@ -248,15 +249,3 @@ function retriesHelp(err: BitcoindError): boolean {
   return err.retryable && RETRIED_CODES.has(err.code)
 }
 
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve()
-    const done = (): void => {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    const timer = setTimeout(done, ms)
-    signal.addEventListener('abort', done, { once: true })
-  })
-}

@@ -13,18 +13,7 @@ export type Sha256d = (data: Uint8Array) => Buffer
 export function merkleTreeRoot(leaves: readonly Uint8Array[], sha256d: Sha256d): Buffer {
   if (leaves.length === 0) throw new RangeError('merkleTreeRoot: no leaves')
   let level: Buffer[] = leaves.map((leaf) => Buffer.from(leaf))
-  const pair = Buffer.allocUnsafe(64)
-  while (level.length > 1) {
-    const next: Buffer[] = []
-    for (let i = 0; i < level.length; i += 2) {
-      const left = level[i] as Buffer
-      const right = level[i + 1] ?? left
-      left.copy(pair, 0)
-      right.copy(pair, 32)
-      next.push(sha256d(pair))
-    }
-    level = next
-  }
+  while (level.length > 1) level = parents(level, 0, sha256d)
   return level[0] as Buffer
 }
 
@@ -34,22 +23,26 @@ export function merkleTreeRoot(leaves: readonly Uint8Array[], sha256d: Sha256d):
  */
 export function coinbaseMerkleBranch(txids: readonly Uint8Array[], sha256d: Sha256d): Buffer[] {
   const branch: Buffer[] = []
-  // Level 0 with a placeholder for the coinbase, whose hash is not known yet:
-  // leaf 0's sibling at each level never depends on leaf 0.
-  let level: (Buffer | null)[] = [null, ...txids.map((id) => Buffer.from(id))]
-  const pair = Buffer.allocUnsafe(64)
+  // Each level starts with a placeholder for the coinbase's side, whose hash
+  // is not known yet: leaf 0's sibling at each level never depends on it.
+  let level: Buffer[] = [Buffer.alloc(0), ...txids.map((id) => Buffer.from(id))]
   while (level.length > 1) {
-    const sibling = level[1] as Buffer
-    branch.push(sibling)
-    const next: (Buffer | null)[] = [null]
-    for (let i = 2; i < level.length; i += 2) {
-      const left = level[i] as Buffer
-      const right = level[i + 1] ?? left
-      left.copy(pair, 0)
-      right.copy(pair, 32)
-      next.push(sha256d(pair))
-    }
-    level = next
+    branch.push(level[1] as Buffer)
+    level = [Buffer.alloc(0), ...parents(level, 2, sha256d)]
   }
   return branch
+}
+
+/** The parents of `level[from..]`, pairwise; an odd last node is paired with itself. */
+function parents(level: readonly Buffer[], from: number, sha256d: Sha256d): Buffer[] {
+  const pair = Buffer.allocUnsafe(64)
+  const next: Buffer[] = []
+  for (let i = from; i < level.length; i += 2) {
+    const left = level[i] as Buffer
+    const right = level[i + 1] ?? left
+    left.copy(pair, 0)
+    right.copy(pair, 32)
+    next.push(sha256d(pair))
+  }
+  return next
 }

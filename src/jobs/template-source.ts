@@ -20,6 +20,7 @@
  *   reason, and it retries with backoff.
  */
 import type { Logger } from '../log.js'
+import { abortableSleep } from '../abortable-sleep.js'
 import type { BitcoindClient } from '../bitcoind/client.js'
 import type { BlockTemplate } from '../bitcoind/answers.js'
 import { templateRules, type Network } from '../bitcoind/network.js'
@@ -396,15 +397,7 @@ export class TemplateSource implements JobSource {
 
   /** Waits `ms`, or less if the source stops. */
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const signal = this.abort.signal
-      const done = (): void => {
-        clearTimeout(timer)
-        signal.removeEventListener('abort', done)
-        resolve()
-      }
-      const timer = setTimeout(done, ms)
-      signal.addEventListener('abort', done, { once: true })
-    })
+    return abortableSleep(ms, this.abort.signal)
   }
+
 }

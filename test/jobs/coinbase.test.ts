@@ -12,6 +12,7 @@ import {
 import { MAX_MONEY, pushData, pushInt, pushSize, scriptNum, uint64LE, varInt, withVarIntLength } from '../../src/jobs/serialize.js'
 import { selectHasher } from '../../src/shares/hasher.js'
 import { fixture } from '../helpers/fixtures.js'
+import { prng } from '../helpers/prng.js'
 
 const { sha256d } = selectHasher({})
 
@@ -247,17 +248,6 @@ t.test('coinbaseWithWitness: BIP 144 marker and flag, one 32-byte zero item, sam
   t.throws(() => coinbaseWithWitness(Buffer.alloc(20)), CoinbaseError, 'too short')
 })
 
-/** mulberry32: a small seeded PRNG, so that failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = a
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32
-  }
-}
 
 t.test('payoutOutputs: integer split that always adds up exactly (seeded property test)', async (t) => {
   const rand = prng(0x4eadf4a3)

@@ -2,18 +2,8 @@ import t from 'tap'
 import { FakeMiner } from '../helpers/fake-miner.js'
 import { startServer } from '../helpers/server.js'
 import { Vardiff } from '../../src/vardiff/index.js'
+import { prng } from '../helpers/prng.js'
 
-/** A seeded PRNG (mulberry32): the simulated share times are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = a
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 t.test('a whole session over TCP: vardiff moves a miner with real shares to its ideal difficulty, without spurious rejects', async (t) => {
   const HASHRATE = 200e3 // simulated H/s: the pool's clock moves as if the miner hashed this fast
