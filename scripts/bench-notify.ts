@@ -57,6 +57,7 @@ const PAYOUT = 'bcrt1qyqj2de6g9vurjsfva8yslaqk2wwmnjuyvp7n8g'
 const WATCHDOG_MS = 5 * 60_000
 /** The most sessions one generator process is given (its own open-file cap is 20,000). */
 const MAX_PER_CHILD = 15_000
+const MAX_SESSIONS = 19_000
 /** Client source addresses 127.0.0.2 .. 127.0.0.(1 + this). */
 const SOURCE_ADDRESSES = 40
 const SETTLE_MS = 150
@@ -88,12 +89,14 @@ async function runNode(template: FixtureName): Promise<void> {
   await pub.bind(zmq)
   let sequence = 0
   const reply = (m: FromNode): void => void process.send?.(m)
+  // Leaves with its temporary datadir removed, also when the pool goes away.
+  const exit = (): void => {
+    pub.close()
+    setTimeout(() => process.exit(0), 2000).unref()
+    void fake.close().finally(() => process.exit(0))
+  }
   process.on('message', (m: ToNode) => {
-    if (m.type === 'exit') {
-      pub.close()
-      void fake.close().finally(() => process.exit(0))
-      return
-    }
+    if (m.type === 'exit') return exit()
     const [hash] = fake.advance()
     const seq = Buffer.alloc(4)
     seq.writeUInt32LE(sequence++ >>> 0)
@@ -101,7 +104,7 @@ async function runNode(template: FixtureName): Promise<void> {
     const at = now()
     void pub.send(['hashblock', Buffer.from(hash as string, 'hex'), seq]).then(() => reply({ type: 'published', at: at.toString(), height: fake.template.height }))
   })
-  process.on('disconnect', () => process.exit(0))
+  process.on('disconnect', exit)
   setTimeout(() => process.exit(2), WATCHDOG_MS + 30_000).unref()
   reply({ type: 'ready', rpc: fake.clientOptions(), zmq })
 }
@@ -117,25 +120,28 @@ interface Options {
   json: boolean
 }
 
+class UsageError extends Error {}
+
 function parseArgs(argv: string[]): Options {
   const o: Options = { sessions: [1, 1000, 10_000], blocks: 10, warmup: 3, template: 'big-template', children: 1, json: false }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     const value = (): string => {
       const v = argv[++i]
-      if (v === undefined) throw new Error(`${arg} needs a value`)
+      if (v === undefined) throw new UsageError(`${arg} needs a value`)
       return v
     }
     const int = (v: string, min: number, max: number): number => {
       const n = Number(v)
-      if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${arg}: an integer in ${min}..${max}, not ${v}`)
+      if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${arg}: an integer in ${min}..${max}, not ${v}`)
       return n
     }
     switch (arg) {
       case '--sessions':
         o.sessions = value()
           .split(',')
-          .map((s) => int(s.trim(), 1, 30_000))
+          // The pool process holds one socket per session under a 20,000 open-file cap.
+          .map((s) => int(s.trim(), 1, MAX_SESSIONS))
         break
       case '--blocks':
         o.blocks = int(value(), 1, 1000)
@@ -148,7 +154,7 @@ function parseArgs(argv: string[]): Options {
         break
       case '--template': {
         const t = value()
-        if (!(FIXTURE_NAMES as readonly string[]).includes(t)) throw new Error(`--template: one of ${FIXTURE_NAMES.join(', ')}`)
+        if (!(FIXTURE_NAMES as readonly string[]).includes(t)) throw new UsageError(`--template: one of ${FIXTURE_NAMES.join(', ')}`)
         o.template = t as FixtureName
         break
       }
@@ -161,11 +167,11 @@ function parseArgs(argv: string[]): Options {
         process.exit(0)
         break
       default:
-        throw new Error(`unknown argument ${arg}`)
+        throw new UsageError(`unknown argument ${arg} (--help)`)
     }
   }
   const most = Math.max(...o.sessions)
-  if (Math.ceil(most / o.children) > MAX_PER_CHILD) throw new Error(`${most} sessions need --children ${Math.ceil(most / MAX_PER_CHILD)} or more`)
+  if (Math.ceil(most / o.children) > MAX_PER_CHILD) throw new UsageError(`${most} sessions need --children ${Math.ceil(most / MAX_PER_CHILD)} or more`)
   return o
 }
 
@@ -195,6 +201,37 @@ interface Result {
   /** The pool's event-loop delay over the measured blocks (ms). */
   loopDelayMaxMs: number
   loopDelayP99Ms: number
+  /**
+   * User CPU of every other process of the machine while the blocks were
+   * measured, in % of one core (Linux /proc; undefined elsewhere): the VM is
+   * shared, and this says how quiet it was.
+   */
+  othersCpuPercent: number | undefined
+}
+
+/** Machine-wide user+nice ticks and our processes' user ticks (Linux). */
+function cpuTicks(pids: readonly number[]): { machine: number; ours: number; at: bigint } | undefined {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]?.trim().split(/\s+/) ?? []
+    const machine = Number(fields[1]) + Number(fields[2])
+    let ours = 0
+    for (const pid of pids) {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      // After the command name: state is field 3, utime field 14.
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      ours += Number(rest[11])
+    }
+    return Number.isFinite(machine + ours) ? { machine, ours, at: now() } : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** % of one core used by other processes between two `cpuTicks` (USER_HZ = 100). */
+function othersCpu(a: ReturnType<typeof cpuTicks>, b: ReturnType<typeof cpuTicks>): number | undefined {
+  if (a === undefined || b === undefined) return undefined
+  const seconds = ms(a.at, b.at) / 1000
+  return Math.max(0, (b.machine - a.machine - (b.ours - a.ours)) / 100 / seconds) * 100
 }
 
 /** Nearest-rank quantile. */
@@ -342,9 +379,14 @@ async function runPool(o: Options): Promise<void> {
 
     const samples: Sample[] = []
     const loop = monitorEventLoopDelay({ resolution: 1 })
+    const pids = [process.pid, ...children.map((c) => c.pid ?? 0)]
+    let cpuBefore: ReturnType<typeof cpuTicks>
     for (let b = 0; b < o.warmup + o.blocks; b++) {
       await sleep(SETTLE_MS)
-      if (b === o.warmup) loop.enable()
+      if (b === o.warmup) {
+        loop.enable()
+        cpuBefore = cpuTicks(pids)
+      }
       const change = await blockChange()
       const since = change.publishedAt
       const collected = await Promise.all(
@@ -385,8 +427,9 @@ async function runPool(o: Options): Promise<void> {
       if (!o.json) process.stderr.write('.')
     }
     loop.disable()
+    const othersCpuPercent = othersCpu(cpuBefore, cpuTicks(pids))
     if (!o.json) process.stderr.write('\n')
-    results.push({ sessions, samples, loopDelayMaxMs: loop.max / 1e6, loopDelayP99Ms: loop.percentile(99) / 1e6 })
+    results.push({ sessions, samples, loopDelayMaxMs: loop.max / 1e6, loopDelayP99Ms: loop.percentile(99) / 1e6, othersCpuPercent })
   }
   gc.disconnect()
 
@@ -407,7 +450,10 @@ async function runPool(o: Options): Promise<void> {
   await server.close()
   await source.stop()
   nodeChild.send({ type: 'exit' } satisfies ToNode)
-  await Promise.all(children.map((c) => (c.exitCode !== null ? undefined : new Promise((r) => c.once('exit', r)))))
+  const exited = (c: ChildProcess): Promise<void> =>
+    c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => c.once('exit', () => resolve()))
+  // Children that do not leave within 5 s are killed by the 'exit' handler.
+  await Promise.race([Promise.all(children.map(exited)), sleep(5000)])
   process.exit(results.some((r) => r.samples.some((s) => s.missing > 0 || s.sent !== r.sessions)) ? 1 : 0)
 }
 
@@ -432,17 +478,27 @@ function printTables(machine: { cpu: string; cores: number; node: string; kernel
   }
   console.log('')
   console.log('Where the time goes: medians over the blocks, ms after the publish (cumulative), and the pool process')
-  const heads = ['gbt sent', 'gbt parsed', 'work built', 'fan-out', 'written', 'µs/session', 'client 1st', 'client p50', 'client last', 'GC in it', 'loop max', 'loop p99']
-  console.log(`${pad('sessions', 8)} ${heads.map((h) => pad(h, 11)).join('')}`)
+  const heads = ['gbt sent', 'gbt parsed', 'work built', 'fan-out', 'written', 'µs/session', 'client 1st', 'client p50', 'client last', 'GC in it', 'loop max', 'loop p99', 'others %']
+  console.log(`${pad('sessions', 8)} ${heads.map((h) => pad(h, 12)).join('')}`)
   for (const r of results) {
     const med = (k: keyof Sample): number => quantile(r.samples.map((s) => s[k]), 0.5)
     const fanout = quantile(
       r.samples.map((s) => s.written - s.workReady),
       0.5,
     )
-    const row = [med('gbtSent'), med('gbtAnswered'), med('workReady'), fanout, med('written'), (fanout * 1000) / r.sessions, med('clientFirst'), med('clientMedian'), med('clientLast'), med('gcMs'), r.loopDelayMaxMs, r.loopDelayP99Ms]
-    console.log(`${pad(String(r.sessions), 8)} ${row.map((x) => pad(f(x), 11)).join('')}`)
+    const row = [med('gbtSent'), med('gbtAnswered'), med('workReady'), fanout, med('written'), r.sessions >= 100 ? (fanout * 1000) / r.sessions : NaN, med('clientFirst'), med('clientMedian'), med('clientLast'), med('gcMs'), r.loopDelayMaxMs, r.loopDelayP99Ms, r.othersCpuPercent ?? NaN]
+    console.log(`${pad(String(r.sessions), 8)} ${row.map((x) => pad(f(x), 12)).join('')}`)
   }
+  console.log(
+    [
+      '',
+      'gbt sent: the source sent getblocktemplate (ZMQ delivery, the subscriber loop); gbt parsed: the answer received, parsed and checked;',
+      'work built: coinbase, merkle branch, transaction data, handed to the server; fan-out: from there to the end of the loop writing every',
+      'session (server side: written); µs/session: fan-out / sessions (rows of 100+); client 1st/p50/last: when the clean notify was read',
+      "by the first, median and last client; GC in it: the pool's GC pauses between publish and written; loop max/p99: the pool's event-loop",
+      'delay over the measured blocks (ms); others %: user CPU of every other process on the machine meanwhile, in % of one core.',
+    ].join('\n'),
+  )
   const missing = results.reduce((n, r) => n + r.samples.reduce((m, s) => m + s.missing, 0), 0)
   if (missing > 0) console.log(`\nWARNING: ${missing} clean notifies never arrived`)
 }
@@ -461,8 +517,9 @@ async function waitFor(done: () => boolean, timeoutMs: number, what: string): Pr
 }
 
 const argv = process.argv.slice(2)
-const main = argv[0] === '--role' && argv[1] === 'bitcoind' ? runNode(argv[2] as FixtureName) : runPool(parseArgs(argv))
-main.catch((err: unknown) => {
-  console.error(`bench-notify: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)
+const main = async (): Promise<void> => (argv[0] === '--role' && argv[1] === 'bitcoind' ? runNode(argv[2] as FixtureName) : runPool(parseArgs(argv)))
+main().catch((err: unknown) => {
+  const text = err instanceof UsageError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)
+  console.error(`bench-notify: ${text}`)
   process.exit(1)
 })

@@ -66,7 +66,6 @@ export interface TemplateSourceOptions {
 /** What the source attaches to each piece of work, to build the block later. */
 interface TemplateRef {
   readonly template: BlockTemplate
-  readonly txData: readonly Buffer[]
   readonly witness: boolean
 }
 
@@ -291,7 +290,9 @@ export class TemplateSource implements JobSource {
       ntime: template.curtime,
       height: template.height,
       cleanJobs: clean,
-      sourceRef: { template, txData: templateTransactionData(template.transactions), witness: witnessCommitment !== undefined } satisfies TemplateRef,
+      // The transactions' bytes are decoded only when a block is found: off
+      // the path from a new block to the miners' clean job.
+      sourceRef: { template, witness: witnessCommitment !== undefined } satisfies TemplateRef,
     }
     this.longpollId = template.longpollid
     this.latest = work
@@ -312,7 +313,7 @@ export class TemplateSource implements JobSource {
   async submitBlock(candidate: BlockCandidate): Promise<BlockSubmitResult> {
     const ref = candidate.work.sourceRef as TemplateRef | undefined
     if (ref === undefined || candidate.work.source !== this.name) return { accepted: false, reason: 'work not from this source' }
-    const block = assembleBlock(candidate.header, candidate.coinbase, ref.witness, ref.txData)
+    const block = assembleBlock(candidate.header, candidate.coinbase, ref.witness, templateTransactionData(ref.template.transactions))
     const hash = Buffer.from(candidate.hash).reverse().toString('hex')
     const height = ref.template.height
     const hex = block.toString('hex')
