@@ -1,8 +1,9 @@
 /**
  * The pool process: composes the components from a validated config.
  *
- * Today: logging, the hasher and the Stratum server. Job sources, the
- * ledger and the HTTP API join here as they land. Until a work source is
+ * Today: logging, the hasher, the ledger (LevelDB, the share sink), the
+ * Stratum server and the first configured work source. Failover and the
+ * HTTP API join here as they land. Until a work source is
  * attached the pool says so at start and every few minutes; miners can
  * connect, subscribe and authorize, and get work as soon as there is some.
  */
@@ -14,6 +15,7 @@ import { PACKAGE_VERSION } from './package-info.js'
 import { StratumServer } from './server/index.js'
 import type { JobSource } from './jobs/job-source.js'
 import { buildSources } from './jobs/source-factory.js'
+import { Ledger, ledgerOptions } from './ledger/index.js'
 import { Vardiff, type VardiffOptions } from './vardiff/index.js'
 import type { VardiffConfig } from './config/index.js'
 
@@ -33,6 +35,7 @@ export interface PoolOptions {
 /** A running pool; `stop()` releases everything it holds. */
 export interface Pool {
   readonly hasher: Hasher
+  readonly ledger: Ledger
   readonly stratum: StratumServer
   /** The Stratum port bound. */
   readonly port: number
@@ -72,15 +75,25 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
     `hasher: ${hasher.backend} ${hasher.implementation}`,
   )
 
+  // The ledger first: a share is answered "accepted" only once it is committed there.
+  const ledger = await Ledger.open({ ...ledgerOptions(config.ledger), log: log.child({ component: 'ledger' }) })
+  log.child({ component: 'ledger' }).info({ path: config.ledger.path, sync: config.ledger.sync }, 'ledger open')
   const difficulty = vardiffOptions(config.vardiff)
-  const stratum = new StratumServer({ config: config.stratum, hasher, log, difficulty: (now) => new Vardiff(difficulty, now) })
-  const { port } = await stratum.listen()
+  const stratum = new StratumServer({ config: config.stratum, hasher, log, shareSink: ledger, difficulty: (now) => new Vardiff(difficulty, now) })
+  let port: number
+  try {
+    ;({ port } = await stratum.listen())
+  } catch (err) {
+    await ledger.close()
+    throw err
+  }
 
   let built: Awaited<ReturnType<typeof buildSources>>
   try {
     built = await buildSources(config, { log, sha256d: hasher.sha256d, ...(origin.kind === 'file' ? { source: origin.path } : {}) })
   } catch (err) {
     await stratum.close()
+    await ledger.close()
     throw err
   }
   // Failover between several sources is its own component (issue #5); until
@@ -96,6 +109,7 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
       // A pool that cannot start must not keep its port: systemd restarts it.
       await stratum.close()
       await built.close()
+      await ledger.close()
       throw err
     }
     stratum.attachSource(source)
@@ -109,6 +123,7 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
 
   return {
     hasher,
+    ledger,
     stratum,
     port,
     async stop() {
@@ -116,6 +131,8 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
       await stratum.close()
       await source?.stop()
       await built.close()
+      // Last: flushes every share still queued for a group commit.
+      await ledger.close()
       log.info('headframe stopped')
     },
   }

@@ -28,6 +28,16 @@ export const ERROR_CODES = {
   HF_BITCOIND_HTTP: 'bitcoind answered with an HTTP error status and no JSON-RPC body (e.g. 503 when its RPC work queue is full).',
   HF_BITCOIND_RPC: 'bitcoind answered a call with a JSON-RPC error; its code and message are kept on the error.',
   HF_BITCOIND_CLOSED: 'A call was made on, or was still running when, the bitcoind RPC client was closed.',
+  HF_LEDGER_OPEN: 'The ledger database could not be opened or created at its path (not a directory, not writable, an I/O error).',
+  HF_LEDGER_LOCKED: 'The ledger database is in use by another process: LevelDB lets one process open a database at a time.',
+  HF_LEDGER_CORRUPT: 'The ledger database is damaged: LevelDB reports corruption, or a stored record does not parse.',
+  HF_LEDGER_VERSION: 'The ledger folder holds a schema version this build cannot read (written by a newer Headframe), or a database that is not a Headframe ledger.',
+  HF_LEDGER_WRITE: 'A ledger write failed (disk full, read-only file system, I/O error): the shares or entries of that write were not recorded.',
+  HF_LEDGER_READ: 'A ledger query failed on an I/O error.',
+  HF_LEDGER_CLOSED: 'A ledger operation was made after the ledger was closed.',
+  HF_LEDGER_INVALID: 'A value handed to the ledger is malformed or out of range (a difficulty that is not a positive finite number, a name with `/` or spaces, an amount that is not a positive integer, an unknown block).',
+  HF_LEDGER_BALANCE: 'A debit would make an account balance negative; nothing was written.',
+  HF_LEDGER_CONFLICT: 'A journal posting reused an idempotency reference with different entries, or a block hash was added again with a different height or finder; nothing was written.',
 } as const satisfies Record<string, string>
 
 /** A stable error code. */

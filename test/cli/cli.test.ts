@@ -211,8 +211,11 @@ t.test('headframe run with a [[sources]] bitcoind section mines regtest blocks f
   t.teardown(() => miner.close())
   await miner.handshake('farm.s19')
   const job = await miner.nextNotify()
+  let accepted = 0
   for (let i = 0; fake.accepted.length === 0 && i < 40; i++) {
-    t.equal((await miner.submit('farm.s19', job.jobId, miner.findShare(job, { extranonce2: Buffer.alloc(8, i) }))).result, true)
+    const reply = await miner.submit('farm.s19', job.jobId, miner.findShare(job, { extranonce2: Buffer.alloc(8, i) }))
+    t.equal(reply.result, true)
+    if (reply.result === true) accepted++
     await new Promise((r) => setImmediate(r))
   }
   await c.waitForLog((l) => /accepted by bitcoind/.test(String(l.msg)))
@@ -220,6 +223,16 @@ t.test('headframe run with a [[sources]] bitcoind section mines regtest blocks f
   t.ok(existsSync(join(dir, 'data', 'found-blocks.jsonl')), 'found blocks are kept beside the ledger folder')
   c.stop('SIGTERM')
   t.equal(await exit, 0)
+
+  // Every share the miner saw accepted is in the ledger; the block share closed round 0.
+  const { Ledger } = await import('../../src/ledger/index.js')
+  const ledger = await Ledger.open({ path: join(dir, 'data', 'ledger'), sync: false, retentionDays: 90 })
+  t.teardown(() => ledger.close())
+  const total = await ledger.acceptedDifficulty({ from: 0, to: Date.now() + 60_000, account: 'farm' })
+  t.equal(total.shares, accepted, `${accepted} accepted shares, all in the ledger`)
+  t.ok(Math.abs(total.difficulty - accepted * 0.001) < 1e-9, 'credited at the session difficulty')
+  t.ok(ledger.currentRound() >= 2, `rounds start at 1; the block share closed round 1 (now in round ${ledger.currentRound()})`)
+  t.ok(await ledger.roundTotals(1), 'round 1 holds the shares up to the first block')
 })
 
 t.test('check-config reports a payout address of the wrong network', async (t) => {

@@ -1,0 +1,114 @@
+/**
+ * Group commit: many callers each wait for their item to be written, and
+ * the items are written together, one write per group.
+ *
+ * A group is written when its oldest item has waited `delayMs`, or as soon
+ * as `maxItems` are queued. One write runs at a time; what queues up during
+ * a write forms the next group. Each caller's promise settles with its
+ * group's write: resolved only once the write has completed, rejected with
+ * the write's error otherwise. Nothing queued is dropped: `flush()` writes
+ * everything that is waiting.
+ */
+
+interface Waiting<T> {
+  readonly item: T
+  readonly since: number
+  readonly resolve: () => void
+  readonly reject: (err: unknown) => void
+}
+
+export interface GroupCommitOptions<T> {
+  /** Writes one group; throwing rejects every item of the group. */
+  readonly write: (items: T[]) => Promise<void>
+  readonly delayMs: number
+  readonly maxItems: number
+  /** Monotonic ms clock for the delay (real time: this is I/O pacing, not ledger time). */
+  readonly now?: () => number
+}
+
+export class GroupCommit<T> {
+  private queue: Waiting<T>[] = []
+  private timer: NodeJS.Timeout | undefined
+  private running: Promise<void> | undefined
+  private readonly now: () => number
+  /** Groups written and failed, items written, size of the last group. */
+  readonly counters = { groups: 0, failedGroups: 0, items: 0, lastGroupSize: 0 }
+
+  constructor(private readonly options: GroupCommitOptions<T>) {
+    this.now = options.now ?? (() => performance.now())
+  }
+
+  /** Items waiting for a write (not counting the group being written). */
+  get queued(): number {
+    return this.queue.length
+  }
+
+  /** Queues `item`; settles when the group holding it has been written. */
+  add(item: T): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ item, since: this.now(), resolve, reject })
+      this.schedule()
+    })
+  }
+
+  /** Writes everything queued now, without waiting for the delay; resolves when the queue is empty. */
+  async flush(): Promise<void> {
+    while (this.queue.length > 0 || this.running !== undefined) {
+      this.clearTimer()
+      await (this.running ?? this.start(true))
+    }
+  }
+
+  private schedule(): void {
+    if (this.running !== undefined) return // the running loop picks it up
+    const first = this.queue[0]
+    if (first === undefined) return
+    if (this.queue.length >= this.options.maxItems) {
+      this.clearTimer()
+      void this.start(false)
+      return
+    }
+    if (this.timer !== undefined) return
+    const wait = Math.max(0, first.since + this.options.delayMs - this.now())
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      if (this.running === undefined) void this.start(false)
+    }, wait)
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timer = undefined
+  }
+
+  /** Starts the write loop. `running` is cleared in a promise reaction, so always after it was set. */
+  private start(flushing: boolean): Promise<void> {
+    const run: Promise<void> = this.writeDue(flushing).finally(() => {
+      if (this.running === run) this.running = undefined
+      if (!flushing) this.schedule()
+    })
+    this.running = run
+    return run
+  }
+
+  /** Writes groups while one is due (or, flushing, while anything waits). Never throws. */
+  private async writeDue(flushing: boolean): Promise<void> {
+    while (true) {
+      const first = this.queue[0]
+      if (first === undefined) return
+      const due = flushing || this.queue.length >= this.options.maxItems || this.now() - first.since >= this.options.delayMs
+      if (!due) return
+      const group = this.queue.splice(0, this.options.maxItems)
+      try {
+        await this.options.write(group.map((w) => w.item))
+        this.counters.groups++
+        this.counters.items += group.length
+        this.counters.lastGroupSize = group.length
+        for (const w of group) w.resolve()
+      } catch (err) {
+        this.counters.failedGroups++
+        for (const w of group) w.reject(err)
+      }
+    }
+  }
+}

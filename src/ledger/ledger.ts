@@ -1,0 +1,298 @@
+/**
+ * The ledger: Headframe's accounting store on LevelDB (docs/ledger.md).
+ *
+ * It is the Stratum server's `ShareSink`: `record(share)` resolves only once
+ * the share is in a committed (and, with `sync`, fsynced) group commit, so a
+ * miner is told "accepted" only for shares that are on disk. It also keeps
+ * the difficulty tallies, rounds, blocks, balances with their journal, and
+ * upstream revenue, and answers the questions payouts and reports ask.
+ */
+import type { LedgerConfig } from '../config/index.js'
+import type { Logger } from '../log.js'
+import { type BlockChange, type BlockInput, type BlockStatus, type FoundBlockLike, type LedgerBlock, addBlock, getBlock, importFoundBlocks, listBlocks, updateBlock } from './blocks.js'
+import { type JournalEntry, type PostingEntry, type PostingOptions, balance, balances, journal, post } from './balances.js'
+import type { LedgerContext, LedgerDb } from './context.js'
+import { type DifficultyQuery, type DifficultyTotal, type WorkerTotal, acceptedDifficulty, workerTotals } from './difficulty-query.js'
+import { GroupCommit } from './group-commit.js'
+import { LedgerError } from './ledger-error.js'
+import { type PplnsQuery, type PplnsWindow, pplnsWindow } from './pplns-window.js'
+import { RetentionPruner } from './retention.js'
+import { type RoundTotals, roundTotals } from './rounds.js'
+import { SCHEMA_VERSION, openDatabase } from './schema-version.js'
+import { commitShares } from './share-commit.js'
+import { type LedgerShare, type StoredShare, sharesBetween, validateShare } from './share-records.js'
+import { TallyCache } from './tally.js'
+import { type UpstreamRevenue, type UpstreamRevenueInput, addUpstreamRevenue, upstreamRevenue } from './upstream-revenue.js'
+import { WriteLock } from './write-lock.js'
+
+export interface LedgerOptions {
+  /** Folder of the LevelDB database (created if missing). */
+  readonly path: string
+  /** fsync each group commit: power-loss safe, slower accepts (docs/ledger.md). */
+  readonly sync: boolean
+  /** Days share records are kept; tallies, rounds, blocks and money are kept forever. */
+  readonly retentionDays: number
+  /** ms clock for ledger times (pruning, journal, block updates); tests move it. */
+  readonly clock?: () => number
+  readonly log?: Logger
+  /** A group is written once its oldest share waited this long (ms). Default 5. */
+  readonly groupCommitMs?: number
+  /** ... or as soon as this many shares wait. Default 1000. */
+  readonly groupCommitMax?: number
+  /** Background prune period (ms); 0 = only `prune()`. Default 10 minutes. */
+  readonly pruneIntervalMs?: number
+  /** Share records deleted per prune batch. Default 1000. */
+  readonly pruneBatchSize?: number
+}
+
+/** The options the `[ledger]` config section sets. */
+export function ledgerOptions(config: LedgerConfig): Pick<LedgerOptions, 'path' | 'sync' | 'retentionDays'> {
+  return { path: config.path, sync: config.sync, retentionDays: config.retention_days }
+}
+
+/** Counters for logs and the stats API. */
+export interface LedgerStats {
+  /** Shares waiting for a group commit. */
+  readonly queued: number
+  readonly groups: number
+  readonly failedGroups: number
+  readonly shares: number
+  readonly lastGroupSize: number
+  /** Share records pruned since open. */
+  readonly pruned: number
+  /** The round new shares go to. */
+  readonly round: number
+}
+
+export class Ledger {
+  /** Folder of the database. */
+  readonly path: string
+  private readonly ctx: LedgerContext
+  private readonly commits: GroupCommit<LedgerShare>
+  private readonly pruner: RetentionPruner
+  private closing: Promise<void> | undefined
+
+  private constructor(ctx: LedgerContext, options: LedgerOptions) {
+    this.ctx = ctx
+    this.path = ctx.path
+    this.commits = new GroupCommit<LedgerShare>({
+      write: (shares) => ctx.lock.run(() => commitShares(ctx, shares)),
+      delayMs: options.groupCommitMs ?? 5,
+      maxItems: options.groupCommitMax ?? 1000,
+    })
+    this.pruner = new RetentionPruner(ctx, {
+      retentionDays: options.retentionDays,
+      batchSize: options.pruneBatchSize ?? 1000,
+      intervalMs: options.pruneIntervalMs ?? 600_000,
+    })
+  }
+
+  /**
+   * Opens the ledger at `options.path`, creating it if missing.
+   * @throws LedgerError `HF_LEDGER_OPEN`, `HF_LEDGER_LOCKED`,
+   * `HF_LEDGER_CORRUPT` or `HF_LEDGER_VERSION`, each naming the path.
+   */
+  static async open(options: LedgerOptions): Promise<Ledger> {
+    if (!Number.isSafeInteger(options.retentionDays) || options.retentionDays < 1) {
+      throw new LedgerError('HF_LEDGER_INVALID', `retentionDays must be a positive integer, got ${String(options.retentionDays)}`)
+    }
+    const clock = options.clock ?? Date.now
+    const log = options.log?.child({ component: 'ledger' })
+    const { db, state, created } = await openDatabase(options.path, clock())
+    const ctx: LedgerContext = { db, path: options.path, sync: options.sync, clock, log, state, lock: new WriteLock(), tallies: new TallyCache() }
+    const ledger = new Ledger(ctx, options)
+    ledger.pruner.start()
+    log?.info({ path: options.path, created, version: SCHEMA_VERSION, sync: options.sync, round: state.round }, 'ledger open')
+    return ledger
+  }
+
+  // ---- shares ------------------------------------------------------------
+
+  /**
+   * Records an accepted share (the `ShareSink` contract): resolves once the
+   * group commit holding it is written (and fsynced with `sync`); rejects
+   * with `HF_LEDGER_WRITE` if that write failed, `HF_LEDGER_INVALID` for a
+   * malformed share, `HF_LEDGER_CLOSED` after `close()`.
+   */
+  record(share: LedgerShare): Promise<void> {
+    if (this.closing !== undefined) return Promise.reject(this.closedError('record'))
+    try {
+      validateShare(share)
+    } catch (err) {
+      return Promise.reject(asError(err))
+    }
+    return this.commits.add(share)
+  }
+
+  /** Writes every queued share now; resolves when none is waiting. */
+  flush(): Promise<void> {
+    return this.commits.flush()
+  }
+
+  /** Shares with `from <= time < to`, oldest first (only within the retention period). */
+  sharesBetween(from: number, to: number): AsyncIterableIterator<StoredShare> {
+    return sharesBetween(this.ctx, from, to)
+  }
+
+  /** Accepted shares and difficulty in [from, to), of everyone or of one account / worker. */
+  acceptedDifficulty(query: DifficultyQuery): Promise<DifficultyTotal> {
+    return this.reading(() => acceptedDifficulty(this.ctx, query))
+  }
+
+  /** Per worker in [from, to): accepted shares, difficulty, first and last share time. */
+  workers(query: { readonly from: number; readonly to: number; readonly account?: string }): Promise<{ workers: WorkerTotal[]; exact: boolean }> {
+    return this.reading(() => workerTotals(this.ctx, query))
+  }
+
+  /** The last `difficulty` units of shares before a time or up to a block's share, per account. */
+  pplnsWindow(query: PplnsQuery): Promise<PplnsWindow> {
+    return this.reading(() => pplnsWindow(this.ctx, query))
+  }
+
+  /** The round new shares count in. */
+  currentRound(): number {
+    return this.ctx.state.round
+  }
+
+  /** Totals of a round (undefined for a round not started yet). */
+  roundTotals(round: number): Promise<RoundTotals | undefined> {
+    return this.reading(() => roundTotals(this.ctx, round))
+  }
+
+  // ---- blocks ------------------------------------------------------------
+
+  /** Adds a block, or updates status / confirmations / reward of a known one. */
+  addBlock(block: BlockInput): Promise<LedgerBlock> {
+    return this.writing(() => addBlock(this.ctx, block))
+  }
+
+  /** Changes a known block's status, confirmations or reward. */
+  updateBlock(hash: string, change: BlockChange): Promise<LedgerBlock> {
+    return this.writing(() => updateBlock(this.ctx, hash, change))
+  }
+
+  /** Imports `FoundBlockStore.list()` (newer records win); returns how many were written. */
+  importFoundBlocks(found: readonly FoundBlockLike[]): Promise<number> {
+    return this.writing(() => importFoundBlocks(this.ctx, found))
+  }
+
+  block(hash: string): Promise<LedgerBlock | undefined> {
+    return this.reading(() => getBlock(this.ctx, hash))
+  }
+
+  /** Blocks, highest first. */
+  blocks(query: { readonly status?: BlockStatus } = {}): Promise<LedgerBlock[]> {
+    return this.reading(() => listBlocks(this.ctx, query))
+  }
+
+  // ---- money -------------------------------------------------------------
+
+  /** An account's balance in satoshis. */
+  balance(account: string): Promise<bigint> {
+    return this.reading(() => balance(this.ctx, account))
+  }
+
+  /** Every account's balance. */
+  balances(): Promise<Map<string, bigint>> {
+    return this.reading(() => balances(this.ctx))
+  }
+
+  /** Applies signed entries atomically with their journal entries; idempotent under `ref`. */
+  post(entries: readonly PostingEntry[], options?: PostingOptions): Promise<JournalEntry[]> {
+    return this.writing(() => post(this.ctx, entries, options))
+  }
+
+  /** Adds `amount` (> 0) satoshis to `account`. */
+  async credit(account: string, amount: bigint, options?: PostingOptions): Promise<JournalEntry> {
+    if (typeof amount !== 'bigint' || amount <= 0n) throw new LedgerError('HF_LEDGER_INVALID', `a credit must be a positive bigint, got ${String(amount)}`)
+    const [entry] = await this.post([{ account, amount }], options)
+    return entry as JournalEntry
+  }
+
+  /** Takes `amount` (> 0) satoshis from `account`; `HF_LEDGER_BALANCE` if it has less. */
+  async debit(account: string, amount: bigint, options?: PostingOptions): Promise<JournalEntry> {
+    if (typeof amount !== 'bigint' || amount <= 0n) throw new LedgerError('HF_LEDGER_INVALID', `a debit must be a positive bigint, got ${String(amount)}`)
+    const [entry] = await this.post([{ account, amount: -amount }], options)
+    return entry as JournalEntry
+  }
+
+  /** Journal entries in order, of one account or all. */
+  journal(query?: { readonly account?: string }): AsyncIterableIterator<JournalEntry> {
+    return journal(this.ctx, query)
+  }
+
+  /** Records upstream revenue for a period (proxy mode). */
+  addUpstreamRevenue(input: UpstreamRevenueInput): Promise<UpstreamRevenue> {
+    return this.writing(() => addUpstreamRevenue(this.ctx, input))
+  }
+
+  /** Upstream revenue records overlapping [from, to). */
+  upstreamRevenue(query?: { readonly from?: number; readonly to?: number }): Promise<UpstreamRevenue[]> {
+    return this.reading(() => upstreamRevenue(this.ctx, query))
+  }
+
+  // ---- upkeep ------------------------------------------------------------
+
+  /** Prunes share records past retention now; resolves to the number deleted. */
+  prune(): Promise<number> {
+    if (this.closing !== undefined) return Promise.reject(this.closedError('prune'))
+    return this.pruner.run()
+  }
+
+  get stats(): LedgerStats {
+    const c = this.commits.counters
+    return {
+      queued: this.commits.queued,
+      groups: c.groups,
+      failedGroups: c.failedGroups,
+      shares: c.items,
+      lastGroupSize: c.lastGroupSize,
+      pruned: this.pruner.pruned,
+      round: this.ctx.state.round,
+    }
+  }
+
+  /**
+   * The underlying LevelDB handle, for fault-injection tests and read-only
+   * tools. Writing through it bypasses every invariant of the ledger.
+   */
+  get database(): LedgerDb {
+    return this.ctx.db
+  }
+
+  /**
+   * Writes every queued share, waits for running writes, stops pruning and
+   * closes the database. Shares recorded after this are refused.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.pruner.stop()
+      await this.commits.flush()
+      await this.ctx.lock.run(async () => undefined)
+      await this.ctx.db.close()
+      this.ctx.log?.info({ path: this.path }, 'ledger closed')
+    })()
+    return this.closing
+  }
+
+  private closedError(what: string): LedgerError {
+    return new LedgerError('HF_LEDGER_CLOSED', `ledger ${this.path} is closed (${what})`, { path: this.path })
+  }
+
+  private reading<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closing !== undefined) return Promise.reject(this.closedError('read'))
+    return fn()
+  }
+
+  private writing<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closing !== undefined) return Promise.reject(this.closedError('write'))
+    try {
+      return fn()
+    } catch (err) {
+      // Argument checks throw synchronously; callers always get a rejection.
+      return Promise.reject(asError(err))
+    }
+  }
+}
+
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)))

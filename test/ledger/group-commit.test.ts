@@ -1,0 +1,183 @@
+/**
+ * Group commit: a share's `record` resolves only after the batch holding it
+ * is written; a failed write rejects every share of its batch and loses
+ * nothing acknowledged before; close() writes what is queued.
+ */
+import t from 'tap'
+import { GroupCommit } from '../../src/ledger/group-commit.js'
+import { LedgerError, scaleDifficulty, type LedgerShare } from '../../src/ledger/index.js'
+import { until } from '../helpers/until.js'
+import { T0, allShares, ledgerPath, openLedger, recordAll, share } from './ledger-fixtures.js'
+
+const shares = (n: number, prefix: string, from = 0): LedgerShare[] =>
+  Array.from({ length: n }, (_, i) => share({ time: T0 + from + i, jobId: `${prefix}${i}`, difficulty: 1 + (i % 7) / 8, account: `a${i % 3}` }))
+
+/** jobIds of the share records in the ops of every completed write. */
+function watchWrites(db: { on: (event: 'write', fn: (ops: { key: unknown; value?: unknown }[]) => void) => unknown }): Set<string> {
+  const written = new Set<string>()
+  db.on('write', (ops) => {
+    for (const op of ops) {
+      if (typeof op.key === 'string' && op.key.startsWith('sh/') && typeof op.value === 'string') written.add((JSON.parse(op.value) as { j: string }).j)
+    }
+  })
+  return written
+}
+
+t.test('concurrent records resolve only after their batch is written, and are there after a reopen', async (t) => {
+  const path = ledgerPath(t)
+  const ledger = await openLedger(t, { path, groupCommitMs: 5, groupCommitMax: 400 })
+  const written = watchWrites(ledger.database)
+  const early: string[] = []
+  const batch = shares(3000, 'c')
+  await Promise.all(
+    batch.map((s) =>
+      ledger.record(s).then(() => {
+        if (!written.has(s.jobId)) early.push(s.jobId)
+      }),
+    ),
+  )
+  t.same(early, [], 'no record resolved before its batch was written')
+  const stats = ledger.stats
+  t.equal(stats.shares, 3000)
+  t.ok(stats.groups >= 8 && stats.groups < 100, `3000 shares in ${stats.groups} groups of at most 400`)
+  t.equal(stats.queued, 0)
+  await ledger.close()
+  const again = await openLedger(t, { path })
+  t.same((await allShares(again)).map((s) => s.jobId), batch.map((s) => s.jobId))
+})
+
+t.test('a group goes out at groupCommitMax without waiting for the delay, the rest after the delay or a flush', async (t) => {
+  const ledger = await openLedger(t, { groupCommitMs: 60_000, groupCommitMax: 10 })
+  const done = new Set<string>()
+  const pending = shares(25, 'm').map((s) => ledger.record(s).then(() => done.add(s.jobId)))
+  await until(() => done.size === 20)
+  await new Promise((r) => setTimeout(r, 20))
+  t.equal(done.size, 20, 'the last 5 wait for the delay')
+  t.equal(ledger.stats.queued, 5)
+  await ledger.flush()
+  await Promise.all(pending)
+  t.equal(done.size, 25)
+})
+
+t.test('a lone share waits for the delay', async (t) => {
+  const ledger = await openLedger(t, { groupCommitMs: 40 })
+  let resolved = false
+  const p = ledger.record(share()).then(() => (resolved = true))
+  await new Promise((r) => setTimeout(r, 5))
+  t.notOk(resolved)
+  await p
+  t.ok(resolved)
+})
+
+t.test('with sync, every group commit is written with { sync: true }', async (t) => {
+  const path = ledgerPath(t)
+  const ledger = await openLedger(t, { path, sync: true })
+  const seen: unknown[] = []
+  type Chained = { write: (options?: unknown) => Promise<void> }
+  const db = ledger.database as unknown as { batch: () => Chained }
+  const batch = db.batch.bind(db)
+  db.batch = () => {
+    const chained = batch()
+    const write = chained.write.bind(chained)
+    chained.write = (options?: unknown) => {
+      seen.push(options)
+      return write(options)
+    }
+    return chained
+  }
+  await recordAll(ledger, shares(200, 's'))
+  t.ok(seen.length > 0)
+  t.same(new Set(seen.map((o) => JSON.stringify(o))), new Set([JSON.stringify({ sync: true })]))
+  await ledger.close()
+  t.equal((await allShares(await openLedger(t, { path }))).length, 200)
+})
+
+t.test('a failed write rejects every share of its batch, keeps what was acknowledged, and the ledger goes on', async (t) => {
+  const path = ledgerPath(t)
+  const ledger = await openLedger(t, { path, groupCommitMs: 2 })
+  const before = shares(100, 'ok')
+  await recordAll(ledger, before)
+
+  let failing = true
+  ledger.database.hooks.prewrite.add(() => {
+    if (failing) throw new Error('ENOSPC: no space left on device (simulated)')
+  })
+  const doomed = shares(50, 'lost', 1000)
+  const results = await Promise.allSettled(doomed.map((s) => ledger.record(s)))
+  t.ok(results.every((r) => r.status === 'rejected'), 'no share of a failed batch is acknowledged')
+  const reason = (results[0] as PromiseRejectedResult).reason as LedgerError
+  t.ok(reason instanceof LedgerError)
+  t.equal(reason.code, 'HF_LEDGER_WRITE')
+  t.match(reason.message, path)
+  t.match(reason.message, /ENOSPC/)
+  t.equal(reason.path, path)
+  t.ok(ledger.stats.failedGroups >= 1)
+  // Block shares in a failed batch must not advance the round either.
+  await t.rejects(ledger.record(share({ time: T0 + 5000, block: true, jobId: 'lost-block' })), { code: 'HF_LEDGER_WRITE' })
+  t.equal(ledger.currentRound(), 1)
+
+  failing = false
+  const after = shares(30, 'after', 2000)
+  await recordAll(ledger, after)
+  await ledger.close()
+
+  const again = await openLedger(t, { path })
+  const stored = await allShares(again)
+  const acked = [...before, ...after]
+  t.same(stored.map((s) => s.jobId), acked.map((s) => s.jobId), 'exactly the acknowledged shares')
+  t.equal(new Set(stored.map((s) => s.seq)).size, stored.length, 'sequence numbers unique')
+  const total = await again.acceptedDifficulty({ from: 0, to: T0 + 10_000 })
+  t.equal(total.shares, 130)
+  t.equal(total.scaled, acked.reduce((sum, s) => sum + scaleDifficulty(s.difficulty), 0n), 'tallies hold no trace of the failed batch')
+  t.equal((await again.roundTotals(1))?.shares, 130)
+})
+
+t.test('records fail cleanly when the database underneath is closed', async (t) => {
+  const path = ledgerPath(t)
+  const ledger = await openLedger(t, { path })
+  await ledger.record(share({ jobId: 'kept' }))
+  await ledger.database.close()
+  await t.rejects(ledger.record(share({ jobId: 'x' })), { code: 'HF_LEDGER_WRITE' })
+  await t.rejects(ledger.credit('a', 1n), { code: /^HF_LEDGER_(WRITE|CLOSED)$/ })
+  await t.rejects(ledger.balance('a'), { code: 'HF_LEDGER_CLOSED' })
+  await ledger.close()
+  const again = await openLedger(t, { path })
+  t.same((await allShares(again)).map((s) => s.jobId), ['kept'])
+})
+
+t.test('close() writes every queued share first', async (t) => {
+  const path = ledgerPath(t)
+  const ledger = await openLedger(t, { path, groupCommitMs: 60_000 })
+  const queued = shares(40, 'q').map((s) => ledger.record(s))
+  t.equal(ledger.stats.queued, 40)
+  await ledger.close()
+  await Promise.all(queued)
+  await t.rejects(ledger.record(share()), { code: 'HF_LEDGER_CLOSED' })
+  t.equal((await allShares(await openLedger(t, { path }))).length, 40)
+})
+
+t.test('GroupCommit on its own: groups by size and delay, one write at a time', async (t) => {
+  const groups: number[][] = []
+  let active = 0
+  let maxActive = 0
+  const gc = new GroupCommit<number>({
+    delayMs: 3,
+    maxItems: 4,
+    write: async (items) => {
+      active++
+      maxActive = Math.max(maxActive, active)
+      await new Promise((r) => setTimeout(r, 2))
+      groups.push(items)
+      active--
+      if (items.includes(13)) throw new Error('thirteen')
+    },
+  })
+  const results = await Promise.allSettled(Array.from({ length: 15 }, (_, i) => gc.add(i)))
+  t.equal(maxActive, 1)
+  t.same(groups.flat(), Array.from({ length: 15 }, (_, i) => i), 'in order, each once')
+  t.ok(groups.every((g) => g.length <= 4))
+  const failedGroup = groups.find((g) => g.includes(13)) ?? []
+  results.forEach((r, i) => t.equal(r.status, failedGroup.includes(i) ? 'rejected' : 'fulfilled', `item ${i}`))
+  await gc.flush()
+  t.equal(gc.queued, 0)
+})
