@@ -187,8 +187,9 @@ t.test('a block found while bitcoind is unreachable is kept on disk and submitte
   t.equal(fake.accepted.length, 0)
   await fake.resume()
   await until(() => fake.accepted.length === 1)
-  await until(() => blocks.list()[0]?.status === 'accepted')
-  t.pass('submitted once bitcoind was back, and recorded as accepted')
+  await until(() => blocks.list()[0]?.status !== 'submitting')
+  t.equal(blocks.list()[0]?.status, 'accepted', 'submitted once bitcoind was back, and recorded as accepted')
+  t.equal(fake.accepted[0], blocks.list()[0]?.hash)
 })
 
 t.test('blocks left unanswered before a restart are resubmitted at start', async (t) => {
@@ -203,8 +204,8 @@ t.test('blocks left unanswered before a restart are resubmitted at start', async
   const { source } = await makeSource(t, fake, { blocks })
   await source.start()
   await until(() => fake.accepted.length === 1)
-  await until(() => blocks.get(fixture.stratum.block_hash)?.status === 'accepted')
-  t.pass('resubmitted and accepted')
+  await until(() => blocks.get(fixture.stratum.block_hash)?.status !== 'submitting')
+  t.equal(blocks.get(fixture.stratum.block_hash)?.status, 'accepted', 'resubmitted and accepted')
 })
 
 t.test('confirmations are followed to maturity', async (t) => {
