@@ -19,6 +19,8 @@ import { Ledger, ledgerOptions } from './ledger/index.js'
 import { Vardiff, type VardiffOptions } from './vardiff/index.js'
 import type { VardiffConfig } from './config/index.js'
 
+/** How often found-block statuses (confirmations) are copied into the ledger. */
+const BLOCK_SYNC_MS = 60_000
 /** How often the "no work source" reminder repeats. */
 const IDLE_REMINDER_MS = 10 * 60 * 1000
 
@@ -76,7 +78,12 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
   )
 
   // The ledger first: a share is answered "accepted" only once it is committed there.
-  const ledger = await Ledger.open({ ...ledgerOptions(config.ledger), log: log.child({ component: 'ledger' }) })
+  const ledger = await Ledger.open({
+    ...ledgerOptions(config.ledger),
+    groupCommitMs: config.ledger.group_commit_ms,
+    groupCommitMax: config.ledger.group_commit_max,
+    log: log.child({ component: 'ledger' }),
+  })
   log.child({ component: 'ledger' }).info({ path: config.ledger.path, sync: config.ledger.sync }, 'ledger open')
   const difficulty = vardiffOptions(config.vardiff)
   const stratum = new StratumServer({ config: config.stratum, hasher, log, shareSink: ledger, difficulty: (now) => new Vardiff(difficulty, now) })
@@ -100,6 +107,22 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
   // then the first configured source serves.
   const source = options.source ?? built.sources[0]
   if (built.sources.length > 1) log.warn({ sources: built.sources.map((s) => s.name) }, 'several sources configured: only the first is used until failover lands')
+
+  // Found blocks reach the ledger from the found-block store (the record
+  // written before submitblock): at start, after each block, and each minute
+  // for confirmation changes. The import is idempotent.
+  const syncBlocks = async (): Promise<void> => {
+    if (built.blocks === undefined) return
+    try {
+      await ledger.importFoundBlocks(built.blocks.list())
+    } catch (err) {
+      log.error({ err }, 'found blocks could not be copied into the ledger; they stay in the found-block file')
+    }
+  }
+  await syncBlocks()
+  const blockSync = setInterval(() => void syncBlocks(), BLOCK_SYNC_MS)
+  blockSync.unref()
+  stratum.on('block', () => void syncBlocks())
 
   let reminder: NodeJS.Timeout | undefined
   if (source !== undefined) {
@@ -128,8 +151,10 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
     port,
     async stop() {
       if (reminder !== undefined) clearInterval(reminder)
+      clearInterval(blockSync)
       await stratum.close()
       await source?.stop()
+      await syncBlocks()
       await built.close()
       // Last: flushes every share still queued for a group commit.
       await ledger.close()

@@ -48,6 +48,8 @@ export function foundBlocksPath(config: Config): string {
 
 export interface BuiltSources {
   readonly sources: readonly JobSource[]
+  /** The found-block store the sources write to (undefined without sources). */
+  readonly blocks: FoundBlockStore | undefined
   close(): Promise<void>
 }
 
@@ -55,10 +57,10 @@ export interface BuiltSources {
 export async function buildSources(config: Config, deps: { log: Logger; sha256d: Sha256d; source?: string }): Promise<BuiltSources> {
   const problems = sourceProblems(config)
   if (problems.length > 0) throw new ConfigError('HF_CONFIG_INVALID', problems, deps.source === undefined ? {} : { source: deps.source })
-  if (config.sources.length === 0) return { sources: [], close: async () => {} }
+  if (config.sources.length === 0) return { sources: [], blocks: undefined, close: async () => {} }
   const blocks = await FoundBlockStore.open(foundBlocksPath(config))
   const sources = config.sources.map((s) => bitcoindSource(s, config, blocks, deps))
-  return { sources, close: () => blocks.close() }
+  return { sources, blocks, close: () => blocks.close() }
 }
 
 function bitcoindSource(s: BitcoindSourceConfig, config: Config, blocks: FoundBlockStore, deps: { log: Logger; sha256d: Sha256d }): TemplateSource {

@@ -233,6 +233,9 @@ t.test('headframe run with a [[sources]] bitcoind section mines regtest blocks f
   t.ok(Math.abs(total.difficulty - accepted * 0.001) < 1e-9, 'credited at the session difficulty')
   t.ok(ledger.currentRound() >= 2, `rounds start at 1; the block share closed round 1 (now in round ${ledger.currentRound()})`)
   t.ok(await ledger.roundTotals(1), 'round 1 holds the shares up to the first block')
+  const blocks = await ledger.blocks()
+  t.ok(blocks.length >= 1, 'the found block is in the ledger')
+  t.match(blocks.find((b) => b.hash === fake.accepted[0]), { account: 'farm', worker: 's19', status: 'accepted' })
 })
 
 t.test('check-config reports a payout address of the wrong network', async (t) => {
