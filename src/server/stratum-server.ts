@@ -130,7 +130,7 @@ export class StratumServer extends EventEmitter implements SessionHost {
   private source: JobSource | undefined
   /** Every source ever attached, by name: a block goes back to the one that made its work. */
   private readonly sources = new Map<string, JobSource>()
-  /** TLS sockets still in their handshake (closed on shutdown). */
+  /** Raw sockets of the TLS listener, until they close (cut on shutdown, handshake or not). */
   private readonly handshaking = new Set<Socket>()
   private unsubscribe: (() => void) | undefined
   private ticker: NodeJS.Timeout | undefined
@@ -195,9 +195,9 @@ export class StratumServer extends EventEmitter implements SessionHost {
           raw.destroy()
           return
         }
+        // Tracked until it closes, so shutdown can cut handshakes still running.
         this.handshaking.add(raw)
         raw.once('close', () => this.handshaking.delete(raw))
-        raw.once('secure', () => this.handshaking.delete(raw))
       })
       tlsPort = await this.bind(secure, this.config.tls.port, 'stratum+ssl')
     }
