@@ -122,7 +122,8 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
   await syncBlocks()
   const blockSync = setInterval(() => void syncBlocks(), BLOCK_SYNC_MS)
   blockSync.unref()
-  stratum.on('block', () => void syncBlocks())
+  const onBlock = (): void => void syncBlocks()
+  stratum.on('block', onBlock)
 
   let reminder: NodeJS.Timeout | undefined
   if (source !== undefined) {
@@ -130,6 +131,8 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
       await source.start()
     } catch (err) {
       // A pool that cannot start must not keep its port: systemd restarts it.
+      clearInterval(blockSync)
+      stratum.off('block', onBlock)
       await stratum.close()
       await built.close()
       await ledger.close()
@@ -150,12 +153,22 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
     stratum,
     port,
     async stop() {
+      // Each step on its own: one failing must not keep the ledger from
+      // flushing and closing, which always comes last.
+      const step = async (what: string, run: () => Promise<void> | void): Promise<void> => {
+        try {
+          await run()
+        } catch (err) {
+          log.error({ err }, `stopping: ${what} failed`)
+        }
+      }
       if (reminder !== undefined) clearInterval(reminder)
       clearInterval(blockSync)
-      await stratum.close()
-      await source?.stop()
-      await syncBlocks()
-      await built.close()
+      stratum.off('block', onBlock)
+      await step('stratum server', () => stratum.close())
+      await step('work source', () => source?.stop())
+      await step('found-block sync', syncBlocks)
+      await step('found-block store', () => built.close())
       // Last: flushes every share still queued for a group commit.
       await ledger.close()
       log.info('headframe stopped')

@@ -44,6 +44,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .action(async (opts: { config?: string }) => {
       const { config, origin } = await loadConfig(opts.config, { env: io.env, cwd: io.cwd })
       const log = createLogger(config.log, io.logDestination)
+      // Listen for SIGINT/SIGTERM from here on: a signal during start-up
+      // then stops the pool cleanly once it is up, instead of killing it
+      // with the ledger open.
+      const stopped = io.untilStopped()
       let pool: Pool
       try {
         pool = await startPool({ config, origin, log, env: io.env })
@@ -51,7 +55,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         log.fatal({ err }, 'headframe could not start')
         throw err
       }
-      const signal = await io.untilStopped()
+      const signal = await stopped
       log.info({ signal }, 'stopping')
       await pool.stop()
     })

@@ -160,8 +160,10 @@ export class TemplateSource implements JobSource {
     for (const t of this.timers) clearInterval(t)
     this.timers.length = 0
     this.zmq?.close()
-    await this.fetching?.catch(() => {})
+    // Closing the clients ends calls in flight (a hung getblocktemplate
+    // would otherwise hold the stop for a whole RPC timeout).
     await Promise.all(this.options.nodes.map((n) => n.close()))
+    await this.fetching?.catch(() => {})
   }
 
   /** Fetches a template now; concurrent triggers share one fetch (and one more after it). */

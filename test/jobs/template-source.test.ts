@@ -233,3 +233,20 @@ t.test('JobSource contract: bitcoind template source', async (t) => {
     return { source, newBlock: () => void fake.advance() }
   })
 })
+
+t.test('stop() does not wait for a hung bitcoind call', async (t) => {
+  const fake = await FakeBitcoind.startFor(t, { template: 'empty-mempool' })
+  // A ten-minute RPC timeout: if stop() waited for the hung call, this test
+  // would hit tap's timeout instead of finishing.
+  const node = new BitcoindClient({ ...fake.clientOptions(), retry: { retries: 0 }, timeoutMs: 600_000 })
+  const { source } = await makeSource(t, fake, { nodes: [node] })
+  await source.start()
+  await nextWork(source)
+  fake.inject('hang', { method: 'getblocktemplate' })
+  const before = fake.requestCount
+  const hung = source.refresh('test')
+  await until(() => fake.requestCount > before)
+  await source.stop()
+  await hung
+  t.equal(source.health().lastError, undefined, 'a call cut by stop is not reported as a bitcoind failure')
+})
