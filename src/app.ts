@@ -16,6 +16,8 @@ import { StratumServer } from './server/index.js'
 import type { JobSource } from './jobs/job-source.js'
 import { buildSources } from './jobs/source-factory.js'
 import { Ledger, ledgerOptions } from './ledger/index.js'
+import { createHttpServer, type HttpServer } from './http/index.js'
+import { ListenError } from './errors.js'
 import { Vardiff, type VardiffOptions } from './vardiff/index.js'
 import type { VardiffConfig } from './config/index.js'
 
@@ -108,6 +110,27 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
   const source = options.source ?? built.sources[0]
   if (built.sources.length > 1) log.warn({ sources: built.sources.map((s) => s.name) }, 'several sources configured: only the first is used until failover lands')
 
+  /** The HTTP API over the running parts (read-only; admin routes need the token). */
+  async function startHttp(): Promise<HttpServer> {
+    const server = createHttpServer({
+      stratum,
+      ledger,
+      hasher,
+      sources: source === undefined ? [] : [{ name: source.name, health: source.health?.bind(source) }],
+      config: config.http,
+      log: log.child({ component: 'http' }),
+      startedAt: Date.now(),
+    })
+    try {
+      const { port: httpPort } = await server.listen()
+      log.child({ component: 'http' }).info({ host: config.http.host, port: httpPort, admin: config.http.admin_token !== '' }, 'http api listening')
+    } catch (err) {
+      await server.close().catch(() => {})
+      throw new ListenError('HF_HTTP_LISTEN', `the HTTP API cannot listen on ${config.http.host}:${config.http.port}: ${(err as Error).message}`, { cause: err })
+    }
+    return server
+  }
+
   // Found blocks reach the ledger from the found-block store (the record
   // written before submitblock): at start, after each block, and each minute
   // for confirmation changes. The import is idempotent.
@@ -126,10 +149,13 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
   stratum.on('block', onBlock)
 
   let reminder: NodeJS.Timeout | undefined
+  let http: HttpServer | undefined
   if (source !== undefined) {
     try {
       await source.start()
+      if (config.http.enabled) http = await startHttp()
     } catch (err) {
+      await source.stop().catch(() => {})
       // A pool that cannot start must not keep its port: systemd restarts it.
       clearInterval(blockSync)
       stratum.off('block', onBlock)
@@ -141,6 +167,18 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
     stratum.attachSource(source)
     log.info({ source: source.name }, 'work source started')
   } else {
+    if (config.http.enabled) {
+      try {
+        http = await startHttp()
+      } catch (err) {
+        clearInterval(blockSync)
+        stratum.off('block', onBlock)
+        await stratum.close()
+        await built.close()
+        await ledger.close()
+        throw err
+      }
+    }
     const idle = (): void =>
       log.warn('no work source configured: miners can connect but get no work yet (this version has no bitcoind or upstream source)')
     idle()
@@ -165,6 +203,7 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
       if (reminder !== undefined) clearInterval(reminder)
       clearInterval(blockSync)
       stratum.off('block', onBlock)
+      await step('http api', () => http?.close())
       await step('stratum server', () => stratum.close())
       await step('work source', () => source?.stop())
       await step('found-block sync', syncBlocks)

@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   HF_CONFIG_PARSE: 'The config file is not valid TOML.',
   HF_CONFIG_INVALID: 'The config has unknown keys or values of the wrong type or range.',
   HF_STRATUM_LISTEN: 'The Stratum listener could not bind its address and port.',
+  HF_HTTP_LISTEN: 'The HTTP API could not bind its address and port.',
   HF_STRATUM_TLS: 'The TLS certificate or key for the Stratum TLS listener could not be read or used.',
   HF_HASHER_UNAVAILABLE: 'The hasher backend asked for (native addon or one of its implementations) cannot run here.',
   HF_HASHER_ENV: '`HEADFRAME_HASHER` or `HEADFRAME_SHA256` holds a value that is not one of the accepted names.',

@@ -6,6 +6,14 @@
  */
 import type { BlockCandidate, BlockSubmitResult, Work } from './work.js'
 
+/** A source's health, for stats and failover. */
+export interface SourceHealth {
+  readonly healthy: boolean
+  readonly lastError: string | undefined
+  readonly lastTemplateAt: number | undefined
+  readonly height: number | undefined
+}
+
 /** Listener for new work. */
 export type WorkListener = (work: Work) => void
 
@@ -25,4 +33,6 @@ export interface JobSource {
    * happens with that share). Never rejects: failures are results.
    */
   submitBlock(candidate: BlockCandidate): Promise<BlockSubmitResult>
+  /** Health for stats and failover, when the source can tell. */
+  health?(): SourceHealth
 }

@@ -28,7 +28,7 @@ import { BitcoindError } from '../errors.js'
 import { assembleBlock, templateMerkleBranch, templateTransactionData } from './block-assembly.js'
 import { buildCoinbase, payoutOutputs, type TxOutput } from './coinbase.js'
 import type { FoundBlockStore } from './found-blocks.js'
-import type { JobSource, WorkListener } from './job-source.js'
+import type { JobSource, SourceHealth, WorkListener } from './job-source.js'
 import type { Sha256d } from './merkle.js'
 import type { BlockCandidate, BlockSubmitResult, Work } from './work.js'
 
@@ -69,13 +69,6 @@ interface TemplateRef {
   readonly witness: boolean
 }
 
-/** The source's health, for stats and failover. */
-export interface SourceHealth {
-  readonly healthy: boolean
-  readonly lastError: string | undefined
-  readonly lastTemplateAt: number | undefined
-  readonly height: number | undefined
-}
 
 const MIN_BACKOFF_MS = 250
 /** The longest `stop()` waits for block submissions in flight. */

@@ -115,6 +115,14 @@ t.test('run with no config: logs its settings and the hasher, listens on 3333, s
   await miner.handshake('farm.rig1')
   t.ok(miner.received.some((m) => m.method === 'mining.set_difficulty'), 'a miner can subscribe and authorize')
   miner.close()
+  await c.waitForLog((l) => l.msg === 'http api listening')
+  const { request } = await import('undici')
+  const health = await request('http://127.0.0.1:8080/healthz')
+  t.equal(health.statusCode, 200, 'the HTTP API answers on 127.0.0.1:8080')
+  await health.body.dump()
+  const ready = await request('http://127.0.0.1:8080/readyz')
+  t.equal(ready.statusCode, 503, 'not ready without work')
+  await ready.body.dump()
   const hasher = await c.waitForLog((l) => l.component === 'hasher')
   t.equal(hasher.backend, 'native')
   t.type(hasher.implementation, 'string')
@@ -126,7 +134,7 @@ t.test('run with no config: logs its settings and the hasher, listens on 3333, s
 })
 
 t.test('run honours the hasher environment variables', async (t) => {
-  const c = capture(t.testdir({ 'headframe.toml': `[stratum]\nhost = "127.0.0.1"\nport = ${await freePort()}\n` }), { HEADFRAME_HASHER: 'js' })
+  const c = capture(t.testdir({ 'headframe.toml': `[stratum]\nhost = "127.0.0.1"\nport = ${await freePort()}\n[http]\nport = ${await freePort()}\n` }), { HEADFRAME_HASHER: 'js' })
   const exit = runCli(['run'], c.io)
   const hasher = await c.waitForLog((l) => l.component === 'hasher')
   t.equal(hasher.backend, 'js')
@@ -159,7 +167,7 @@ t.test('the built executable runs as a real process and stops cleanly on SIGTERM
   const bin = join(PACKAGE_ROOT, 'dist', 'src', 'cli', 'main.js')
   t.ok(existsSync(bin), `${bin} exists (npm test builds it first)`)
   const port = await freePort()
-  const cwd = t.testdir({ 'headframe.toml': `[stratum]\nhost = "127.0.0.1"\nport = ${port}\n` })
+  const cwd = t.testdir({ 'headframe.toml': `[stratum]\nhost = "127.0.0.1"\nport = ${port}\n[http]\nport = ${await freePort()}\n` })
   const child = spawn(process.execPath, [bin, 'run'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   await new Promise<void>((resolve, reject) => {
@@ -194,6 +202,8 @@ t.test('headframe run with a [[sources]] bitcoind section mines regtest blocks f
       'start_difficulty = 0.001',
       '[ledger]',
       'path = "./data/ledger"',
+      '[http]',
+      `port = ${await freePort()}`,
       '[[sources]]',
       'type = "bitcoind"',
       'network = "regtest"',

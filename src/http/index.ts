@@ -1,0 +1,5 @@
+export { createHttpServer, type HttpServer } from './http-server.js'
+export type { HttpDeps, SourceEntry, SourceHealthLike } from './deps.js'
+export { DEFAULT_MAX_METRIC_ACCOUNTS, OTHER_ACCOUNT, createMetrics, type PoolMetrics } from './metrics.js'
+export { HASHRATE_WINDOWS, hashrate, type HashrateWindow, type HashrateWindows } from './hashrate.js'
+export { bearerChecker } from './bearer-auth.js'

@@ -1,0 +1,141 @@
+/**
+ * Prometheus metrics on a registry of our own (never prom-client's global
+ * one, so two pools in one process, as in tests, do not collide).
+ *
+ * Share and block counters follow the Stratum server: accepted shares and
+ * their difficulty from its 'share' event, rejects and blocks from its
+ * monotonic counters (read at scrape time, added as deltas), gauges from
+ * its live state. Label cardinality is bounded: the first `maxAccounts`
+ * accounts get their own `account` label, the rest share `account="other"`.
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import type { ShareRecord } from '../server/stratum-server.js'
+import type { HttpContext } from './deps.js'
+
+/** Default bound on distinct `account` label values. */
+export const DEFAULT_MAX_METRIC_ACCOUNTS = 100
+/** The label value for accounts past the bound. */
+export const OTHER_ACCOUNT = 'other'
+
+export interface PoolMetrics {
+  readonly registry: Registry
+  /** Stops following the server. */
+  close(): void
+}
+
+export function createMetrics(ctx: HttpContext): PoolMetrics {
+  const { stratum, ledger, sources, hasher } = ctx
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  const maxAccounts = ctx.maxMetricAccounts ?? DEFAULT_MAX_METRIC_ACCOUNTS
+  const accounts = new Set<string>()
+  const accountLabel = (account: string): string => {
+    if (accounts.has(account)) return account
+    if (accounts.size < maxAccounts && account !== OTHER_ACCOUNT) {
+      accounts.add(account)
+      return account
+    }
+    return OTHER_ACCOUNT
+  }
+
+  // Reject and block counts already counted, so a scrape adds only what is new.
+  const seenRejected = new Map<string, number>()
+  const seenBlocks = { found: 0, accepted: 0, rejected: 0 }
+
+  new Gauge({
+    name: 'headframe_connections',
+    help: 'Open Stratum connections.',
+    registers: [registry],
+    collect() {
+      this.set(stratum.sessions.size)
+    },
+  })
+  new Gauge({
+    name: 'headframe_sessions',
+    help: 'Stratum sessions by state (connected, subscribed, authorized).',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      for (const [state, n] of Object.entries(stratum.sessionStates())) this.set({ state }, n)
+    },
+  })
+  new Gauge({
+    name: 'headframe_workers',
+    help: 'Workers the Stratum server keeps stats for (connected or seen in the last day).',
+    registers: [registry],
+    collect() {
+      this.set(stratum.workers.size)
+    },
+  })
+  const shares = new Counter({
+    name: 'headframe_shares_total',
+    help: 'Shares by result (accepted, rejected) and reject reason ("none" when accepted).',
+    labelNames: ['result', 'reason'] as const,
+    registers: [registry],
+    collect() {
+      for (const [reason, n = 0] of Object.entries(stratum.counters.rejected)) {
+        const delta = n - (seenRejected.get(reason) ?? 0)
+        if (delta > 0) this.inc({ result: 'rejected', reason }, delta)
+        seenRejected.set(reason, n)
+      }
+    },
+  })
+  const difficulty = new Counter({
+    name: 'headframe_accepted_difficulty_total',
+    help: `Accepted share difficulty by account (at most ${maxAccounts} accounts, then "${OTHER_ACCOUNT}").`,
+    labelNames: ['account'] as const,
+    registers: [registry],
+  })
+  new Counter({
+    name: 'headframe_blocks_total',
+    help: 'Blocks found by miners (result="found"), then accepted or rejected by their source.',
+    labelNames: ['result'] as const,
+    registers: [registry],
+    collect() {
+      const c = stratum.counters
+      const now = { found: c.blocksFound, accepted: c.blocksAccepted, rejected: c.blocksRejected }
+      for (const result of ['found', 'accepted', 'rejected'] as const) {
+        const delta = now[result] - seenBlocks[result]
+        // Zero-valued series are exported too, so dashboards see 0, not "no data".
+        this.inc({ result }, Math.max(0, delta))
+        seenBlocks[result] = now[result]
+      }
+    },
+  })
+  new Gauge({
+    name: 'headframe_source_up',
+    help: 'Job source health: 1 healthy, 0 not (a source without health() is up while it made the current job).',
+    labelNames: ['source'] as const,
+    registers: [registry],
+    collect() {
+      const active = stratum.currentJob()?.work.source
+      for (const s of sources) this.set({ source: s.name }, (s.health?.().healthy ?? s.name === active) ? 1 : 0)
+    },
+  })
+  new Gauge({
+    name: 'headframe_hasher_info',
+    help: 'The share hasher in use (always 1).',
+    labelNames: ['backend', 'implementation'] as const,
+    registers: [registry],
+  }).set({ backend: hasher.backend, implementation: hasher.implementation }, 1)
+  new Gauge({
+    name: 'headframe_ledger_queued',
+    help: 'Accepted shares waiting for the ledger group commit.',
+    registers: [registry],
+    collect() {
+      this.set(ledger.stats.queued)
+    },
+  })
+
+  const onShare = (share: ShareRecord): void => {
+    shares.inc({ result: 'accepted', reason: 'none' })
+    difficulty.inc({ account: accountLabel(share.account) }, share.difficulty)
+  }
+  stratum.on('share', onShare)
+  return {
+    registry,
+    close() {
+      stratum.off('share', onShare)
+    },
+  }
+}
