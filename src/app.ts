@@ -2,10 +2,10 @@
  * The pool process: composes the components from a validated config.
  *
  * Today: logging, the hasher, the ledger (LevelDB, the share sink), the
- * Stratum server and the first configured work source. Failover and the
- * HTTP API join here as they land. Until a work source is
- * attached the pool says so at start and every few minutes; miners can
- * connect, subscribe and authorize, and get work as soon as there is some.
+ * Stratum server, the first configured work source and the HTTP API;
+ * failover joins here when it lands. Until a work source is attached the
+ * pool says so at start and every few minutes; miners can connect,
+ * subscribe and authorize, and get work as soon as there is some.
  */
 import type { Config, ConfigOrigin } from './config/index.js'
 import { redactConfig } from './config/index.js'
