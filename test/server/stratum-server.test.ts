@@ -48,7 +48,11 @@ t.test('cgminer-style session: handshake, notify after authorize, shares and eve
   const low = m.findShare(notify, { extranonce2: Buffer.from('0000000000000001', 'hex'), difficulty: 0.0001, maxDifficulty: 0.001 })
   // A share found at 1/10 of the difficulty misses the session's target 9 times in 10; find one that does.
   let lowReply = await m.submit('acct.rig1', notify.jobId, low)
+  // Shares found at a tenth of the difficulty still meet it one time in ten:
+  // those are accepted, and counted.
+  let lucky = 0
   for (let i = 2; lowReply.result === true && i < 50; i++) {
+    lucky++
     lowReply = await m.submit('acct.rig1', notify.jobId, m.findShare(notify, { extranonce2: Buffer.from(`00000000000000${i.toString(16).padStart(2, '0')}`, 'hex'), difficulty: 0.0001 }))
   }
   t.equal(errorCode(lowReply), 23, 'low difficulty')
@@ -77,10 +81,10 @@ t.test('cgminer-style session: handshake, notify after authorize, shares and eve
   t.equal(refreshed.clean, false)
   t.equal((await m.submit('acct.rig1', fresh.jobId, m.findShare(fresh, { extranonce2: Buffer.from('0000000000000002', 'hex') }))).result, true)
 
-  t.equal(server.counters.accepted, 3)
+  t.equal(server.counters.accepted, 3 + lucky)
   t.same(server.counters.rejected, { 'not-subscribed': 1, duplicate: 1, 'low-difficulty': 1, 'job-not-found': 1, 'bad-extranonce2': 1, 'bad-ntime': 1, unauthorized: 1, stale: 1 })
   const stats = server.workers.get('acct.rig1')
-  t.match(stats, { account: 'acct', worker: 'rig1', sessions: 1, accepted: 3 })
+  t.match(stats, { account: 'acct', worker: 'rig1', sessions: 1, accepted: 3 + lucky })
   t.equal(m.closed, false, 'rejects never end the session')
 })
 
