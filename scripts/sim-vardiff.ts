@@ -14,21 +14,9 @@
  * docs/vardiff.md quotes this script's output with the defaults.
  */
 import { arch, cpus, platform } from 'node:os'
-import { defaultVardiffOptions, type VardiffOptions } from '../src/vardiff/index.js'
-import { idealDifficulty, simulate, type Phase } from '../test/helpers/simulated-miner.js'
+import { defaultVardiffOptions } from '../src/vardiff/index.js'
+import { idealDifficulty, simulate, type Phase, VARDIFF_HASHRATES } from '../test/helpers/simulated-miner.js'
 
-/** The hashrates the issue names, plus a CPU miner (with a low minimum difficulty). */
-const HASHRATES: readonly { name: string; hashrate: number; vardiff?: Partial<VardiffOptions> }[] = [
-  { name: '1 MH/s (CPU, min 0.0001)', hashrate: 1e6, vardiff: { minDifficulty: 0.0001 } },
-  { name: '1 GH/s', hashrate: 1e9 },
-  { name: '10 GH/s', hashrate: 1e10 },
-  { name: '100 GH/s', hashrate: 1e11 },
-  { name: '1 TH/s', hashrate: 1e12 },
-  { name: '14 TH/s', hashrate: 14e12 },
-  { name: '100 TH/s', hashrate: 1e14 },
-  { name: '200 TH/s', hashrate: 2e14 },
-  { name: '1 PH/s', hashrate: 1e15 },
-]
 
 const STEPS: readonly { name: string; factor: number; idleWindows?: number }[] = [
   { name: 'halves', factor: 0.5 },
@@ -53,7 +41,7 @@ function steadyTable(seeds: number, windows: number): void {
   console.log('|---|---|---|---|---|---|---|')
   let runs = 0
   let misses = 0
-  for (const [index, { name, hashrate, vardiff }] of HASHRATES.entries()) {
+  for (const [index, { name, hashrate, vardiff }] of VARDIFF_HASHRATES.entries()) {
     const ideal = idealDifficulty(hashrate, T)
     const at3: number[] = []
     const errors: number[] = []

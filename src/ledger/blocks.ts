@@ -205,6 +205,23 @@ async function upsertOps(ctx: LedgerContext, existing: LedgerBlock | undefined, 
   return { ops, block }
 }
 
+/** A block record from new input over what the ledger had: first-seen time and round are kept. */
+function mergeBlock(input: BlockInput, existing: LedgerBlock | undefined, updatedAt: number): LedgerBlock {
+  return {
+    hash: input.hash,
+    height: input.height,
+    reward: sats(input.reward, 'block reward'),
+    account: input.account,
+    worker: input.worker,
+    time: existing?.time ?? input.time,
+    source: input.source ?? existing?.source,
+    status: input.status,
+    confirmations: input.confirmations ?? existing?.confirmations ?? 0,
+    round: existing?.round,
+    updatedAt,
+  }
+}
+
 /**
  * Adds a block, or updates the status, confirmations and reward of a known
  * one (same height and finder, else `HF_LEDGER_CONFLICT`). Fsynced: blocks
@@ -214,20 +231,7 @@ export function addBlock(ctx: LedgerContext, input: BlockInput): Promise<LedgerB
   validateInput(input)
   return ctx.lock.run(async () => {
     const existing = await getBlock(ctx, input.hash)
-    const next: LedgerBlock = {
-      hash: input.hash,
-      height: input.height,
-      reward: sats(input.reward, 'block reward'),
-      account: input.account,
-      worker: input.worker,
-      time: existing?.time ?? input.time,
-      source: input.source ?? existing?.source,
-      status: input.status,
-      confirmations: input.confirmations ?? existing?.confirmations ?? 0,
-      round: existing?.round,
-      updatedAt: ctx.clock(),
-    }
-    const { ops, block } = await upsertOps(ctx, existing, next)
+    const { ops, block } = await upsertOps(ctx, existing, mergeBlock(input, existing, ctx.clock()))
     await write(ctx, ops, `block ${input.hash}`, true)
     return block
   })
@@ -281,20 +285,7 @@ export function importFoundBlocks(ctx: LedgerContext, found: readonly FoundBlock
     for (const { input, updatedAt } of inputs) {
       const existing = await getBlock(ctx, input.hash)
       if (existing !== undefined && existing.updatedAt >= updatedAt) continue
-      const next: LedgerBlock = {
-        hash: input.hash,
-        height: input.height,
-        reward: sats(input.reward, 'block reward'),
-        account: input.account,
-        worker: input.worker,
-        time: existing?.time ?? input.time,
-        source: input.source,
-        status: input.status,
-        confirmations: input.confirmations ?? existing?.confirmations ?? 0,
-        round: existing?.round,
-        updatedAt,
-      }
-      const { ops } = await upsertOps(ctx, existing, next)
+      const { ops } = await upsertOps(ctx, existing, mergeBlock(input, existing, updatedAt))
       await write(ctx, ops, `block ${input.hash}`, true)
       written++
     }

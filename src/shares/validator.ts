@@ -150,12 +150,16 @@ export class ShareValidator {
     const sent = ctx.difficultyForJob(share.jobId) ?? ctx.difficulty
     const difficulty = Math.min(sent, ctx.difficulty)
     const meets = this.hasher.checkHeaders(header, targetBytes(difficulty), this.hashOut, this.okOut) === 1
-    const solved = (): SolvedShare => ({ job, header: Buffer.from(header), coinbase, hash: Buffer.from(this.hashOut) })
     const isBlock = meets && hashMeetsTarget(this.hashOut, job.networkTarget)
-    if (job.stale) return isBlock ? { ok: false, reason: 'stale', detail: staleDetail, block: solved() } : reject('stale', staleDetail)
+    if (job.stale) return isBlock ? { ok: false, reason: 'stale', detail: staleDetail, block: this.solved(job, coinbase) } : reject('stale', staleDetail)
     if (!meets) return reject('low-difficulty', `share is below difficulty ${difficulty}`)
     if (!job.accepted.add(this.hashOut)) return reject('duplicate', 'share already submitted')
-    return { ok: true, job, difficulty, hash: Buffer.from(this.hashOut), block: isBlock ? solved() : undefined }
+    return { ok: true, job, difficulty, hash: Buffer.from(this.hashOut), block: isBlock ? this.solved(job, coinbase) : undefined }
+  }
+
+  /** Copies of the scratch header and hash, for a share that is a block (rare: no copy otherwise). */
+  private solved(job: Job, coinbase: Buffer): SolvedShare {
+    return { job, header: Buffer.from(this.header), coinbase, hash: Buffer.from(this.hashOut) }
   }
 
   /** Forgets an accepted share (its recording failed: the miner may send it again). */

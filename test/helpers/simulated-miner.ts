@@ -170,3 +170,16 @@ export function simulate(options: SimulationOptions): SimulationResult {
     },
   }
 }
+
+/** The hashrates issue #3 names, plus a CPU miner with a low minimum difficulty (tests and scripts/sim-vardiff.ts). */
+export const VARDIFF_HASHRATES: readonly { name: string; hashrate: number; vardiff?: Partial<VardiffOptions> }[] = [
+  { name: '1 MH/s CPU miner (min 0.0001)', hashrate: 1e6, vardiff: { minDifficulty: 0.0001 } },
+  { name: '1 GH/s', hashrate: 1e9 },
+  { name: '10 GH/s', hashrate: 1e10 },
+  { name: '100 GH/s', hashrate: 1e11 },
+  { name: '1 TH/s', hashrate: 1e12 },
+  { name: '14 TH/s', hashrate: 14e12 },
+  { name: '100 TH/s', hashrate: 1e14 },
+  { name: '200 TH/s', hashrate: 2e14 },
+  { name: '1 PH/s', hashrate: 1e15 },
+]

@@ -1,7 +1,7 @@
 /** Balances never go negative; postings are atomic and idempotent under a ref. */
 import t from 'tap'
 import { prng } from '../helpers/prng.js'
-import { ledgerPath, openLedger } from './ledger-fixtures.js'
+import { ledgerPath, openLedger } from '../helpers/ledger-fixtures.js'
 
 t.test('a debit beyond the balance is refused and writes nothing', async (t) => {
   const ledger = await openLedger(t)

@@ -10,7 +10,7 @@
  * to cover both write paths; power loss is what `sync` is for (docs/ledger.md).
  *
  * The child runs as plain JavaScript: this file transpiles the ledger
- * sources and the child (test/ledger/crash-child.ts) into the test folder
+ * sources and the child (test/helpers/ledger-crash-child.ts) into the test folder
  * first, keeping the repository layout so relative imports hold and `level`
  * resolves from the project's node_modules. Starting a child through tap's
  * TypeScript loader costs seconds; this way it costs ~100 ms, and the test
@@ -25,14 +25,14 @@ import ts from 'typescript'
 import { scaleDifficulty } from '../../src/ledger/index.js'
 import { PACKAGE_ROOT } from '../../src/package-info.js'
 import { prng } from '../helpers/prng.js'
-import { allShares, openLedger } from './ledger-fixtures.js'
+import { allShares, openLedger } from '../helpers/ledger-fixtures.js'
 
 const RUNS = 10
 const SEED = 0xc0ffee
 
 /** Transpiles the child and what it imports at run time into `dir`; returns the child's path. */
 function buildChild(dir: string): string {
-  const sources = ['src/errors.ts', 'test/ledger/crash-child.ts', ...readdirSync(join(PACKAGE_ROOT, 'src/ledger')).map((f) => `src/ledger/${f}`)]
+  const sources = ['src/errors.ts', 'test/helpers/ledger-crash-child.ts', ...readdirSync(join(PACKAGE_ROOT, 'src/ledger')).map((f) => `src/ledger/${f}`)]
   for (const source of sources.filter((s) => s.endsWith('.ts'))) {
     const { outputText } = ts.transpileModule(readFileSync(join(PACKAGE_ROOT, source), 'utf8'), {
       compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
@@ -42,7 +42,7 @@ function buildChild(dir: string): string {
     writeFileSync(out, outputText)
   }
   writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n')
-  return join(dir, 'test/ledger/crash-child.js')
+  return join(dir, 'test/helpers/ledger-crash-child.js')
 }
 
 /** Runs the child until `killAfterMs` after it is ready; resolves to the ids it printed. */

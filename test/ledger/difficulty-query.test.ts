@@ -3,7 +3,7 @@ import t from 'tap'
 import { scaleDifficulty, type LedgerShare } from '../../src/ledger/index.js'
 import { planRange } from '../../src/ledger/range-plan.js'
 import { prng } from '../helpers/prng.js'
-import { DAY, HOUR, MINUTE, T0, manualClock, openLedger, recordAll, share } from './ledger-fixtures.js'
+import { DAY, HOUR, MINUTE, T0, manualClock, openLedger, recordAll, share } from '../helpers/ledger-fixtures.js'
 
 /** What the ledger should answer, summed share by share. */
 function bruteForce(shares: readonly LedgerShare[], q: { from: number; to: number; account?: string; worker?: string }): { shares: number; scaled: bigint } {

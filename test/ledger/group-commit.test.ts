@@ -7,7 +7,7 @@ import t from 'tap'
 import { GroupCommit } from '../../src/ledger/group-commit.js'
 import { LedgerError, scaleDifficulty, type LedgerShare } from '../../src/ledger/index.js'
 import { until } from '../helpers/until.js'
-import { T0, allShares, ledgerPath, openLedger, recordAll, share } from './ledger-fixtures.js'
+import { T0, allShares, ledgerPath, openLedger, recordAll, share } from '../helpers/ledger-fixtures.js'
 
 const shares = (n: number, prefix: string, from = 0): LedgerShare[] =>
   Array.from({ length: n }, (_, i) => share({ time: T0 + from + i, jobId: `${prefix}${i}`, difficulty: 1 + (i % 7) / 8, account: `a${i % 3}` }))

@@ -2,7 +2,7 @@
 import t from 'tap'
 import { DIFFICULTY_SCALE, prorate, scaleDifficulty, type LedgerShare } from '../../src/ledger/index.js'
 import { prng } from '../helpers/prng.js'
-import { DAY, HOUR, MINUTE, T0, manualClock, openLedger, recordAll, share } from './ledger-fixtures.js'
+import { DAY, HOUR, MINUTE, T0, manualClock, openLedger, recordAll, share } from '../helpers/ledger-fixtures.js'
 
 /** The last `n` scaled units of `shares` (in record order within a ms) with time < before, per account. */
 function bruteForce(shares: readonly LedgerShare[], before: number, n: bigint, include = (s: LedgerShare) => s.time < before): Map<string, bigint> {

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { FoundBlockStore } from '../../src/jobs/found-blocks.js'
 import { DIFFICULTY_SCALE, Ledger, LedgerError, scaleDifficulty, unscaleDifficulty } from '../../src/ledger/index.js'
 import type { ShareRecord, ShareSink } from '../../src/server/index.js'
-import { T0, allShares, ledgerPath, manualClock, openLedger, recordAll, share } from './ledger-fixtures.js'
+import { T0, allShares, ledgerPath, manualClock, openLedger, recordAll, share } from '../helpers/ledger-fixtures.js'
 
 const HASH_A = 'a'.repeat(64)
 const HASH_B = 'b'.repeat(64)

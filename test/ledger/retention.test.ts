@@ -1,7 +1,7 @@
 /** Retention: share records past the retention period are pruned in small batches while writes go on; aggregates stay. */
 import t from 'tap'
 import { scaleDifficulty, type LedgerShare } from '../../src/ledger/index.js'
-import { DAY, HOUR, MINUTE, T0, allShares, ledgerPath, manualClock, openLedger, recordAll, share } from './ledger-fixtures.js'
+import { DAY, HOUR, MINUTE, T0, allShares, ledgerPath, manualClock, openLedger, recordAll, share } from '../helpers/ledger-fixtures.js'
 
 t.test('pruning removes only old share records, in batches, while records keep being acknowledged', async (t) => {
   const clock = manualClock(T0)

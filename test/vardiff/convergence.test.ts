@@ -9,8 +9,8 @@
  *   window apart), and at most MAX_STEADY_CHANGES changes in all.
  */
 import t from 'tap'
-import { defaultVardiffOptions, type VardiffOptions } from '../../src/vardiff/index.js'
-import { idealDifficulty, simulate } from '../helpers/simulated-miner.js'
+import { defaultVardiffOptions } from '../../src/vardiff/index.js'
+import { idealDifficulty, simulate, VARDIFF_HASHRATES } from '../helpers/simulated-miner.js'
 
 const W = defaultVardiffOptions.retargetInterval
 const T = defaultVardiffOptions.targetInterval
@@ -19,20 +19,8 @@ const STEADY_WINDOWS = 200
 /** The bound proven here; over 1000 seeds per hashrate the simulation never needed more than 7 (CPU) or 6 (1 GH/s-1 PH/s). */
 const MAX_STEADY_CHANGES = 7
 
-/** The hashrates the issue names (index = seed block, as in the script). */
-const table: readonly { name: string; hashrate: number; vardiff?: Partial<VardiffOptions> }[] = [
-  { name: '1 MH/s CPU miner (min 0.0001)', hashrate: 1e6, vardiff: { minDifficulty: 0.0001 } },
-  { name: '1 GH/s', hashrate: 1e9 },
-  { name: '10 GH/s', hashrate: 1e10 },
-  { name: '100 GH/s', hashrate: 1e11 },
-  { name: '1 TH/s', hashrate: 1e12 },
-  { name: '14 TH/s', hashrate: 14e12 },
-  { name: '100 TH/s', hashrate: 1e14 },
-  { name: '200 TH/s', hashrate: 2e14 },
-  { name: '1 PH/s', hashrate: 1e15 },
-]
 
-for (const [index, { name, hashrate, vardiff }] of table.entries()) {
+for (const [index, { name, hashrate, vardiff }] of VARDIFF_HASHRATES.entries()) {
   t.test(`${name}: within 2x of ideal after 3 windows, then still for ${STEADY_WINDOWS} windows`, async (t) => {
     const ideal = idealDifficulty(hashrate, T)
     for (let k = 1; k <= SEEDS; k++) {
