@@ -35,4 +35,35 @@ export interface JobSource {
   submitBlock(candidate: BlockCandidate): Promise<BlockSubmitResult>
   /** Health for stats and failover, when the source can tell. */
   health?(): SourceHealth
+  /**
+   * Proxy mode: a share the pool accepted, offered to the source that made
+   * its work. The source forwards it upstream when it meets the upstream
+   * difficulty of its job and resolves with the upstream's answer; it returns
+   * undefined when the share is not forwarded (below the upstream
+   * difficulty, or not work of this source). Never rejects, never delays the
+   * miner's own answer (the server does not wait for it).
+   */
+  forwardShare?(share: ForwardedShare): Promise<UpstreamShareResult> | undefined
 }
+
+/** An accepted share as offered to an upstream source. */
+export interface ForwardedShare {
+  /** The work of the share's job. */
+  readonly work: Work
+  /** The session's extranonce1 (in proxy mode, its prefix of the upstream extranonce2 space). */
+  readonly extranonce1: Buffer
+  readonly extranonce2: Buffer
+  readonly ntime: number
+  readonly nonce: number
+  /** Version bits as submitted (BIP 310), undefined when the miner rolls none. */
+  readonly versionBits: number | undefined
+  /** sha256d of the header, internal byte order. */
+  readonly hash: Buffer
+  readonly account: string
+  readonly worker: string
+}
+
+/** What the upstream pool answered for a forwarded share; `difficulty` is the upstream difficulty it was judged at. */
+export type UpstreamShareResult =
+  | { readonly accepted: true; readonly difficulty: number }
+  | { readonly accepted: false; readonly difficulty: number; readonly reason: string }

@@ -1,4 +1,4 @@
-export { StratumServer, type ShareRecord, type ShareSink, type StratumServerOptions, type WorkerStats, type ServerCounters } from './stratum-server.js'
+export { StratumServer, type ShareRecord, type ShareSink, type UpstreamShareRecord, type StratumServerOptions, type WorkerStats, type ServerCounters } from './stratum-server.js'
 export { Session, type SessionState, type CloseReason } from './session.js'
 export { FixedDifficulty, type DifficultyControl } from './difficulty-control.js'
 export { parseWorkerName, type WorkerName } from './worker-name.js'

@@ -47,6 +47,23 @@ export interface ShareRecord {
 /** Where accepted shares go (the ledger). A share is answered "accepted" only once `record` resolves. */
 export interface ShareSink {
   record(share: ShareRecord): Promise<void>
+  /** Proxy mode: the upstream's answer for a forwarded share (tallied per account and worker; fire and forget). */
+  recordUpstream?(result: UpstreamShareRecord): void
+}
+
+/** A forwarded share's upstream answer, as the ledger tallies it. */
+export interface UpstreamShareRecord {
+  /** ms since the epoch (when the answer came). */
+  readonly time: number
+  readonly account: string
+  readonly worker: string
+  /** The upstream difficulty the share was judged at. */
+  readonly difficulty: number
+  readonly accepted: boolean
+  /** The upstream's reject reason, when rejected. */
+  readonly reason?: string | undefined
+  /** Name of the upstream source. */
+  readonly source: string
 }
 
 export interface StratumServerOptions {
