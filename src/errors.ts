@@ -39,6 +39,11 @@ export const ERROR_CODES = {
   HF_LEDGER_INVALID: 'A value handed to the ledger is malformed or out of range (a difficulty that is not a positive finite number, a name with `/` or spaces, an amount that is not a positive integer, an unknown block).',
   HF_LEDGER_BALANCE: 'A debit would make an account balance negative; nothing was written.',
   HF_LEDGER_CONFLICT: 'A journal posting reused an idempotency reference with different entries, or a block hash was added again with a different height or finder; nothing was written.',
+  HF_REPORT_INVALID: 'A report or upstream revenue request has a bad argument (an unknown report name, a date that is not YYYY-MM-DD or ISO 8601, an empty range, an amount out of range).',
+  HF_POOL_API: "The ledger is held by the running pool and its HTTP API could not do the request (not reachable, HTTP turned off, no admin token, or it answered an error).",
+  HF_PAYOUT_SEND: 'The payout sender (the bitcoind wallet) refused a payout batch with an answer: nothing was paid; the batch is marked failed and its amounts are credited back.',
+  HF_PAYOUT_UNKNOWN: 'A payout send got no answer (timeout, connection lost): the batch may or may not have been paid. It stays pending and is reconciled against the wallet, by the batch id in the transaction comment, before anything is sent again.',
+  HF_WEBHOOK_DELIVERY: 'A webhook endpoint did not accept an event (connection failed, timeout, or an HTTP status other than 2xx); the event stays in the outbox and is retried with backoff.',
 } as const satisfies Record<string, string>
 
 /** A stable error code. */
@@ -77,6 +82,21 @@ export class HasherError extends HeadframeError {}
 
 /** A Stratum listener could not start. */
 export class ListenError extends HeadframeError {}
+
+/** A report or revenue request could not be made (src/reports, src/cli/ledger-commands.ts). */
+export class ReportError extends HeadframeError {
+  declare readonly code: 'HF_REPORT_INVALID' | 'HF_POOL_API'
+}
+
+/** A payout could not be sent, or whether it was is not known (src/payouts/sender.ts). */
+export class PayoutError extends HeadframeError {
+  declare readonly code: 'HF_PAYOUT_SEND' | 'HF_PAYOUT_UNKNOWN'
+}
+
+/** A webhook endpoint did not accept an event (src/webhooks/dispatcher.ts). */
+export class WebhookError extends HeadframeError {
+  declare readonly code: 'HF_WEBHOOK_DELIVERY'
+}
 
 /** The codes a `BitcoindError` carries. */
 export type BitcoindErrorCode = Extract<ErrorCode, `HF_BITCOIND_${string}`>

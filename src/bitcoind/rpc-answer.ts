@@ -64,7 +64,7 @@ export function interpretAnswer(answer: HttpAnswer, ctx: CallContext): unknown {
     })
   }
   if (envelope.id !== undefined && envelope.id !== null && envelope.id !== ctx.id) {
-    throw new BitcoindError('HF_BITCOIND_BAD_RESPONSE', `bitcoind at ${ctx.url} answered ${ctx.method} with id ${JSON.stringify(envelope.id)}, not ${ctx.id}`, {
+    throw new BitcoindError('HF_BITCOIND_BAD_RESPONSE', `bitcoind at ${ctx.url} answered ${ctx.method} with id ${cut(JSON.stringify(envelope.id))}, not ${ctx.id}`, {
       ...where,
       transport: true,
       retryable: true,
@@ -81,7 +81,7 @@ export function interpretAnswer(answer: HttpAnswer, ctx: CallContext): unknown {
     }
     const code = (error as { code: number }).code
     const raw = (error as { message?: unknown }).message
-    const message = typeof raw === 'string' ? raw : JSON.stringify(raw ?? '')
+    const message = cut(typeof raw === 'string' ? raw : JSON.stringify(raw ?? ''))
     throw rpcError(code, message, ctx, status)
   }
   if (!('result' in envelope)) {
@@ -165,6 +165,16 @@ function isEnvelope(value: unknown): value is Envelope {
 }
 
 /** A short, printable excerpt of a body for a message (never request data). */
+/**
+ * A value from the answer as it goes into an error message, at most 200
+ * characters: an id or error message is bitcoind's to choose, and a huge
+ * one must not become a huge log line (found by the bitcoind-rpc-answer
+ * fuzz target).
+ */
+function cut(text: string): string {
+  return text.length > 200 ? `${text.slice(0, 197)}...` : text
+}
+
 function snippet(body: string): string {
   const text = body.replace(/[^\x20-\x7e]+/g, ' ').trim()
   if (text === '') return ''

@@ -1,6 +1,6 @@
 /**
  * The `headframe` command line (commander): `run`, `check-config`,
- * `--version`, `--help`. Output goes through `CliIo` so tests can run the
+ * `demo` (src/demo), `--version`, `--help`. Output goes through `CliIo` so tests can run the
  * whole CLI in-process.
  */
 import { Command, CommanderError } from 'commander'
@@ -11,6 +11,8 @@ import { sourceProblems } from '../jobs/source-factory.js'
 import { createLogger } from '../log.js'
 import { startPool, type Pool } from '../app.js'
 import { PACKAGE_VERSION } from '../package-info.js'
+import { addDemoCommand } from '../demo/demo-command.js'
+import { registerLedgerCommands } from './ledger-commands.js'
 
 export interface CliIo {
   readonly stdout: (text: string) => void
@@ -21,6 +23,11 @@ export interface CliIo {
   readonly untilStopped: () => Promise<string>
   /** Log destination for `run`; stdout when absent. */
   readonly logDestination?: { write(line: string): void }
+  /**
+   * Calls `reload` on each reload request (SIGHUP in production) until the
+   * returned function is called. Without it, `run` does not reload.
+   */
+  readonly onReload?: (reload: () => void) => () => void
 }
 
 /**
@@ -55,8 +62,24 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         log.fatal({ err }, 'headframe could not start')
         throw err
       }
+      // SIGHUP: read the same file again and apply what can change live.
+      // One reload at a time; a bad file is logged and changes nothing.
+      let reloading = Promise.resolve()
+      const running = pool
+      const stopReloads = io.onReload?.(() => {
+        reloading = reloading.then(async () => {
+          try {
+            const { config: next } = await loadConfig(opts.config, { env: io.env, cwd: io.cwd })
+            running.reload(next)
+          } catch (err) {
+            log.error({ err: err instanceof HeadframeError ? err.message : err }, 'config reload failed: nothing changed')
+          }
+        })
+      })
       const signal = await stopped
-      log.info({ signal }, 'stopping')
+      stopReloads?.()
+      await reloading
+      log.info({ signal }, 'stopping: draining sessions, then flushing the ledger')
       await pool.stop()
     })
 
@@ -71,6 +94,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       const source = origin.kind === 'file' ? origin.path : 'built-in defaults (no config file)'
       io.stdout(`config OK: ${source}\n\n${toToml(redactConfig(config))}\n`)
     })
+
+  addDemoCommand(program, io)
+  registerLedgerCommands(program, io)
 
   try {
     await program.parseAsync([...argv], { from: 'user' })

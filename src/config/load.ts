@@ -103,16 +103,36 @@ function withValue(table: Record<string, unknown>, path: readonly string[], valu
   return { ...table, [key]: withValue(inner, rest, value) }
 }
 
-/** Fills `password` of every bitcoind node that names a `password_env`; lists the variables not set. */
+/** Fills `password` of every bitcoind node and upstream source that names a `password_env`; lists the variables not set. */
 function resolvePasswordEnv(config: z.output<typeof configSchema>, env: NonNullable<ParseOptions['env']>): string[] {
   const problems: string[] = []
   config.sources.forEach((source, i) => {
+    if (source.type === 'upstream') {
+      if (source.password_env === '') return
+      const value = env[source.password_env]
+      if (value === undefined || value === '') problems.push(`sources.${i}.password_env: environment variable ${source.password_env} is not set`)
+      else source.password = value
+      return
+    }
     source.nodes.forEach((node, j) => {
       if (node.password_env === '') return
       const value = env[node.password_env]
       if (value === undefined || value === '') problems.push(`sources.${i}.nodes.${j}.password_env: environment variable ${node.password_env} is not set`)
       else node.password = value
     })
+  })
+  // [payouts.onchain] password_env and [[webhooks]] secret_env, the same way.
+  const onchain = config.payouts.onchain
+  if (onchain.password_env !== '') {
+    const value = env[onchain.password_env]
+    if (value === undefined || value === '') problems.push(`payouts.onchain.password_env: environment variable ${onchain.password_env} is not set`)
+    else onchain.password = value
+  }
+  config.webhooks.forEach((hook, i) => {
+    if (hook.secret_env === '') return
+    const value = env[hook.secret_env]
+    if (value === undefined || value === '') problems.push(`webhooks.${i}.secret_env: environment variable ${hook.secret_env} is not set`)
+    else hook.secret = value
   })
   return problems
 }

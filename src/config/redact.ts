@@ -8,7 +8,7 @@
 import type { Config } from './schema.js'
 
 /** Keys whose values are secrets, wherever they appear. */
-export const SECRET_KEYS: ReadonlySet<string> = new Set(['password', 'admin_token'])
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['password', 'admin_token', 'secret'])
 
 export function redactConfig(config: Config): Record<string, Record<string, unknown>> {
   return redact(config) as Record<string, Record<string, unknown>>

@@ -30,6 +30,11 @@ export const stratumSchema = table({
   extranonce2_size: int(2, 16).default(8),
   /** Version-rolling bits the pool allows (BIP 310); granted = this AND the miner's mask. */
   version_mask: hexMask().default(0x1fffe000),
+  /**
+   * When new work changes the extranonce2 size (proxy mode), miners that cannot take
+   * `mining.set_extranonce` are sent `client.reconnect`, spread over this many ms.
+   */
+  reconnect_spread_ms: int(0, 600_000).default(2000),
   /** `stratum+ssl`: a second listener with TLS. */
   tls: table({
     /** 0 turns TLS off. */
@@ -120,6 +125,16 @@ export const httpSchema = table({
   admin_token: str(4096).default(''),
 })
 
+/** `[failover]`: moving miners between the `[[sources]]` (src/jobs/failover-source.ts, docs/failover.md). */
+export const failoverSchema = table({
+  /** How often source health is re-judged (ms); new work re-judges at once too. */
+  check_interval_ms: int(50, 10_000).default(250),
+  /** A source with no new work for this long is unhealthy; above every bitcoind source's refresh_s. */
+  no_work_timeout_s: int(5, 86_400).default(120),
+  /** A source that failed is preferred again only after staying healthy this long (no flapping). */
+  hold_down_s: int(0, 86_400).default(30),
+})
+
 /** Bitcoin networks, as Headframe names them. */
 export const NETWORKS = ['mainnet', 'testnet3', 'testnet4', 'signet', 'regtest'] as const
 export type Network = (typeof NETWORKS)[number]
@@ -182,8 +197,53 @@ const bitcoindSourceSchema = z.strictObject(
   }
 })
 
+/** `[[sources]] type = "upstream"`: work from another Stratum pool (proxy mode, docs/proxy.md). */
+const upstreamSourceSchema = z.strictObject(
+  {
+    type: z.literal('upstream'),
+    name: str(64, 1).default('upstream'),
+    /** The pool: `stratum+tcp://host:port` or `stratum+ssl://host:port`. */
+    url: z
+      .string({ error: 'a stratum+tcp:// or stratum+ssl:// URL' })
+      .regex(/^stratum\+(tcp|ssl):\/\/[^\s/:]+(:\d{1,5})$/, { error: 'a URL such as "stratum+tcp://pool.example.com:3333" or "stratum+ssl://pool.example.com:443"' }),
+    /** The farm's account (worker name) at the upstream pool. */
+    user: str(256, 1),
+    /** Secret. Most pools ignore it. */
+    password: str(4096).default('x'),
+    /** Name of an environment variable holding the password (keeps it out of the file). */
+    password_env: z
+      .string({ error: 'an environment variable name' })
+      .regex(/^([A-Z_][A-Z0-9_]*)?$/, { error: 'an environment variable name (A-Z, 0-9, _)' })
+      .default(''),
+    /** Follow `client.reconnect` to another host (same host and port changes are always followed). */
+    follow_reconnect: bool().default(false),
+    /** ms to connect, subscribe and authorize before the attempt counts as failed. */
+    connect_timeout_ms: int(100, 600_000).default(10_000),
+    /** ms to wait for the answer to a forwarded share. */
+    response_timeout_ms: int(100, 600_000).default(10_000),
+    /** Seconds without any line from the pool before the connection is dropped and made again. */
+    idle_timeout_s: int(5, 86_400).default(300),
+    /** Reconnect backoff: first delay and ceiling (ms), jittered. */
+    reconnect_min_ms: int(10, 600_000).default(1000),
+    reconnect_max_ms: int(10, 3_600_000).default(30_000),
+    /** Rejected forwarded shares in a row that make the source unhealthy (and reconnect). */
+    max_consecutive_rejects: int(1, 1_000_000).default(20),
+    /** stratum+ssl: a PEM file of CA certificates to trust instead of the system's. */
+    tls_ca: str(4096).default(''),
+    /** stratum+ssl: accept any certificate (self-signed test pools only). */
+    tls_insecure: bool().default(false),
+  },
+  { error: 'a table' },
+).superRefine((s, ctx) => {
+  if (s.reconnect_min_ms > s.reconnect_max_ms) {
+    ctx.addIssue({ code: 'custom', path: ['reconnect_min_ms'], message: `at most reconnect_max_ms (${s.reconnect_max_ms})`, input: s.reconnect_min_ms })
+  }
+})
+
 /** `[[sources]]`: where work comes from, in order of preference. */
-const sourceSchema = z.discriminatedUnion('type', [bitcoindSourceSchema], { error: 'a source table with type = "bitcoind"' })
+const sourceSchema = z.discriminatedUnion('type', [bitcoindSourceSchema, upstreamSourceSchema], {
+  error: 'a source table with type = "bitcoind" or type = "upstream"',
+})
 
 /** `[ledger]`: the LevelDB accounting store. */
 export const ledgerSchema = table({
@@ -199,6 +259,101 @@ export const ledgerSchema = table({
   group_commit_max: int(1, 100_000).default(1000),
 })
 
+/** `[payouts]`: how found blocks and shares turn into balances (docs/payouts.md). */
+export const payoutsSchema = table({
+  /** pplns, prop, pps or solo. */
+  scheme: oneOf(['pplns', 'prop', 'pps', 'solo']).default('pplns'),
+  /** PPLNS window: this many times the network difficulty, in share difficulty. */
+  pplns_factor: num(0.01, 1000).default(2),
+  /** Pool fee in percent of each reward (2 decimals at most), credited to `treasury_account`. */
+  fee_percent: num(0, 100).default(2),
+  /** The ledger account the fee goes to. */
+  treasury_account: z
+    .string({ error: 'an account name' })
+    .regex(/^[\x21-\x2e\x30-\x7e]{1,128}$/, { error: 'an account name: 1-128 printable ASCII characters without "/" or spaces' })
+    .default('treasury'),
+  /** Balances below this (satoshis) carry over to the next payout. */
+  threshold_sats: int(1, 2_100_000_000_000_000).default(100_000),
+  /** PPS: shares are credited per period of this many minutes (aligned to UTC midnight). */
+  pps_period_minutes: int(1, 1440).default(10),
+  /** report: payouts are computed and logged, nothing is sent; onchain: batched sendmany from a bitcoind wallet. */
+  mode: oneOf(['report', 'onchain']).default('report'),
+  /** Minutes between payout runs (the first runs a minute after start). */
+  interval_minutes: int(1, 10080).default(60),
+  /** Minutes between balance.snapshot webhook events; 0 = none. */
+  balance_snapshot_minutes: int(0, 10080).default(60),
+  /** `[payouts.onchain]`: the bitcoind wallet payouts are sent from (mode = "onchain"). */
+  onchain: table({
+    /** Wallet name (bitcoind -wallet / createwallet); '' = the node's default wallet. */
+    wallet: str(256).default(''),
+    /** Name of a `[[sources]]` bitcoind entry: its first node and network are used. Or set url below. */
+    source: str(64).default(''),
+    /** Network of `url` (when `source` is empty); payout addresses are checked against it. */
+    network: oneOf(NETWORKS).default('mainnet'),
+    /** bitcoind RPC URL, when not using `source`. */
+    url: z
+      .string({ error: 'an http:// or https:// URL' })
+      .regex(/^(https?:\/\/[^\s/]+(:\d+)?\/?)?$/, { error: 'an http:// or https:// URL such as "http://127.0.0.1:8332"' })
+      .default(''),
+    /** Cookie auth: bitcoind's datadir (the network subfolder is added). */
+    datadir: str(4096).default(''),
+    /** Cookie auth: an explicit cookie file. */
+    cookie_file: str(4096).default(''),
+    /** user/password auth. */
+    user: str(256).default(''),
+    password: str(4096).default(''),
+    /** Environment variable holding the password. */
+    password_env: z
+      .string({ error: 'an environment variable name' })
+      .regex(/^([A-Z_][A-Z0-9_]*)?$/, { error: 'an environment variable name (A-Z, 0-9, _)' })
+      .default(''),
+    /** sendmany minconf: confirmations the coins spent need. */
+    min_conf: int(0, 9999).default(1),
+    /** Largest number of outputs (addresses) in one transaction; more make several batches. */
+    max_outputs: int(1, 2000).default(250),
+    /** Per-call RPC timeout (ms). */
+    rpc_timeout_ms: int(1000, 600_000).default(60_000),
+    /** A batch whose send got no answer is looked up in the wallet again; it is resent only when absent and this many seconds passed since that send. */
+    reconcile_grace_s: int(0, 86_400).default(300),
+  }),
+  /** `[payouts.addresses]`: account = "address". An account without one is paid only if its name is a valid address. */
+  addresses: z.record(z.string().regex(/^[\x21-\x2e\x30-\x7e]{1,128}$/), str(128, 1), { error: 'a table of account = "address"' }).default({}),
+}).superRefine((p, ctx) => {
+  if (Math.abs(p.fee_percent * 100 - Math.round(p.fee_percent * 100)) > 1e-9) {
+    ctx.addIssue({ code: 'custom', path: ['fee_percent'], message: 'at most 2 decimals (whole basis points)', input: p.fee_percent })
+  }
+  if (1440 % p.pps_period_minutes !== 0) {
+    ctx.addIssue({ code: 'custom', path: ['pps_period_minutes'], message: 'a divisor of 1440 (periods tile a UTC day)', input: p.pps_period_minutes })
+  }
+  if (p.mode === 'onchain' && (p.onchain.source === '') === (p.onchain.url === '')) {
+    ctx.addIssue({ code: 'custom', path: ['onchain', 'source'], message: 'either onchain.source or onchain.url (not both) when mode is "onchain"', input: p.onchain.source })
+  }
+})
+
+/** Webhook event types (docs/webhooks.md). */
+export const WEBHOOK_EVENTS = ['block.found', 'block.confirmed', 'block.orphaned', 'payout.sent', 'payout.failed', 'balance.snapshot'] as const
+
+/** `[[webhooks]]`: one treasury endpoint that gets signed JSON events. */
+const webhookSchema = z.strictObject(
+  {
+    url: z.string({ error: 'an http:// or https:// URL' }).regex(/^https?:\/\/[^\s]+$/, { error: 'an http:// or https:// URL' }),
+    /** HMAC-SHA256 key of X-Headframe-Signature. */
+    secret: str(4096).default(''),
+    /** Environment variable holding the secret (keeps it out of the file). */
+    secret_env: z
+      .string({ error: 'an environment variable name' })
+      .regex(/^([A-Z_][A-Z0-9_]*)?$/, { error: 'an environment variable name (A-Z, 0-9, _)' })
+      .default(''),
+    /** Event types sent; empty = all. */
+    events: z.array(oneOf(WEBHOOK_EVENTS), { error: 'a list of event types' }).default([]),
+    /** Per-delivery timeout (ms). */
+    timeout_ms: int(100, 120_000).default(10_000),
+  },
+  { error: 'a table' },
+).superRefine((w, ctx) => {
+  if (w.secret === '' && w.secret_env === '') ctx.addIssue({ code: 'custom', path: ['secret'], message: 'a secret or a secret_env (events are signed)', input: '' })
+})
+
 /** `[log]`: pino JSON lines on stdout (journald picks them up). */
 export const logSchema = table({
   level: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -211,7 +366,17 @@ export const configSchema = z.strictObject(
     vardiff: vardiffSchema,
     sources: z.array(sourceSchema, { error: 'a list of [[sources]] tables' }).default([]),
     http: httpSchema,
+    failover: failoverSchema,
     ledger: ledgerSchema,
+    payouts: payoutsSchema,
+    webhooks: z
+      .array(webhookSchema, { error: 'a list of [[webhooks]] tables' })
+      .superRefine((hooks, ctx) => {
+        hooks.forEach((h, i) => {
+          if (hooks.findIndex((o) => o.url === h.url) !== i) ctx.addIssue({ code: 'custom', path: [i, 'url'], message: 'a URL not used by another [[webhooks]] table', input: h.url })
+        })
+      })
+      .default([]),
     log: logSchema,
   },
   { error: 'a table' },
@@ -224,9 +389,13 @@ export type VardiffConfig = Config['vardiff']
 export type SourceConfig = Config['sources'][number]
 export type BitcoindSourceConfig = Extract<SourceConfig, { type: 'bitcoind' }>
 export type BitcoindNodeConfig = BitcoindSourceConfig['nodes'][number]
+export type UpstreamSourceConfig = Extract<SourceConfig, { type: 'upstream' }>
 export type HttpConfig = Config['http']
 export type LedgerConfig = Config['ledger']
+export type PayoutsConfig = Config['payouts']
+export type WebhookConfig = Config['webhooks'][number]
 export type LogConfig = Config['log']
+export type FailoverConfig = Config['failover']
 
 type DeepReadonly<T> = T extends readonly (infer U)[]
   ? readonly DeepReadonly<U>[]

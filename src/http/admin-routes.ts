@@ -1,6 +1,6 @@
 /**
  * Admin routes under `/api/admin/`: ban and unban an address, list bans,
- * disconnect a worker. Registered only when `admin_token` is set (else
+ * disconnect a worker, force a work source. Registered only when `admin_token` is set (else
  * they 404), and every request needs `Authorization: Bearer <token>`.
  */
 import { isIP } from 'node:net'
@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify'
 import { normalizeAddress } from '../server/access-control.js'
 import { bearerChecker } from './bearer-auth.js'
 import type { HttpContext } from './deps.js'
+import { registerRevenueRoute } from './report-routes.js'
 import { WORKER_NAME_SCHEMA } from './worker-routes.js'
 
 /** Longest ban the API accepts: a year. */
@@ -75,6 +76,21 @@ export function adminRoutes(ctx: HttpContext) {
     })
 
     app.get('/bans', async () => ({ bans: stratum.access.bannedAddresses(clock()) }))
+
+    registerRevenueRoute(app, ctx)
+
+    // Forces a work source (docs/failover.md) until cleared with null or until it goes unhealthy.
+    app.post<{ Body: { name: string | null } }>(
+      '/sources/switch',
+      { schema: { body: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: { type: ['string', 'null'], minLength: 1, maxLength: 64 } } } } },
+      async (request, reply) => {
+        if (ctx.failover === undefined) return reply.code(409).send({ error: 'no-failover', message: 'this pool runs no failover between configured sources' })
+        const result = ctx.failover.switchTo(request.body.name)
+        if (!result.ok) return reply.code(result.error === 'unknown-source' ? 404 : 409).send({ error: result.error, message: result.message })
+        log.warn({ forced: result.forced, active: result.active }, result.forced === null ? 'source forcing cleared by admin' : `source ${result.forced} forced by admin`)
+        return { active: result.active, forced: result.forced }
+      },
+    )
 
     app.post<{ Body: { worker: string } }>(
       '/disconnect',

@@ -7,6 +7,7 @@ import type { Ledger } from '../ledger/index.js'
 import type { Logger } from '../log.js'
 import type { StratumServer } from '../server/stratum-server.js'
 import type { Hasher } from '../shares/hasher.js'
+import type { FailoverStatus, SwitchToResult } from '../jobs/failover-source.js'
 
 /** A source's health as `TemplateSource.health()` reports it. */
 export interface SourceHealthLike {
@@ -22,11 +23,19 @@ export interface SourceEntry {
   readonly health?: () => SourceHealthLike
 }
 
+/** The failover over the sources (docs/failover.md): its judgement for stats, and the operator's forced switch. */
+export interface FailoverControl {
+  status(): FailoverStatus
+  switchTo(name: string | null): SwitchToResult
+}
+
 export interface HttpDeps {
   readonly stratum: StratumServer
   readonly ledger: Ledger
   readonly hasher: Pick<Hasher, 'backend' | 'implementation'>
   readonly sources: readonly SourceEntry[]
+  /** When the pool runs a failover over `sources`: `/api/sources`, metrics and the admin switch use it. */
+  readonly failover?: FailoverControl
   readonly config: Pick<HttpConfig, 'host' | 'port' | 'admin_token'> & Partial<Pick<HttpConfig, 'enabled'>>
   readonly log: Logger
   /** ms clock; defaults to Date.now. Pass the Stratum server's clock. */

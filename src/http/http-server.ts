@@ -6,9 +6,11 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import type { AddressInfo } from 'node:net'
 import { adminRoutes } from './admin-routes.js'
+import { dashboardRoutes } from './dashboard-routes.js'
 import type { HttpContext, HttpDeps } from './deps.js'
 import { createMetrics } from './metrics.js'
 import { poolRoutes } from './pool-routes.js'
+import { reportRoutes } from './report-routes.js'
 import { workerRoutes } from './worker-routes.js'
 
 export interface HttpServer {
@@ -40,6 +42,8 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
 
   void app.register(poolRoutes(ctx))
   void app.register(workerRoutes(ctx))
+  void app.register(reportRoutes(ctx))
+  void app.register(dashboardRoutes(ctx))
   app.get('/metrics', async (_request, reply) => {
     const text = await metrics.registry.metrics()
     return reply.type(metrics.registry.contentType).send(text)

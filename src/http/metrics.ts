@@ -113,6 +113,45 @@ export function createMetrics(ctx: HttpContext): PoolMetrics {
     },
   })
   new Gauge({
+    name: 'headframe_source_healthy',
+    help: 'Job source health as the failover judges it (its own report, start failures, no-work timeout, hold-down): 1 usable, 0 not.',
+    labelNames: ['source'] as const,
+    registers: [registry],
+    collect() {
+      const judged = ctx.failover?.status().sources
+      const active = stratum.currentJob()?.work.source
+      for (const s of sources) {
+        const verdict = judged?.find((j) => j.name === s.name)?.healthy ?? s.health?.().healthy ?? s.name === active
+        this.set({ source: s.name }, verdict ? 1 : 0)
+      }
+    },
+  })
+  new Gauge({
+    name: 'headframe_source_active',
+    help: 'The job source miners get work from: 1 for it, 0 for the others.',
+    labelNames: ['source'] as const,
+    registers: [registry],
+    collect() {
+      const active = ctx.failover !== undefined ? ctx.failover.status().active : stratum.currentJob()?.work.source
+      for (const s of sources) this.set({ source: s.name }, s.name === active ? 1 : 0)
+    },
+  })
+  const seenSwitches = new Map<string, number>()
+  new Counter({
+    name: 'headframe_source_switches_total',
+    help: 'Failover switches of the active job source, by from (none for the first choice), to and reason (initial, unhealthy, failback, manual).',
+    labelNames: ['from', 'to', 'reason'] as const,
+    registers: [registry],
+    collect() {
+      for (const c of ctx.failover?.status().switchCounts ?? []) {
+        const key = `${c.from}\u0000${c.to}\u0000${c.reason}`
+        const delta = c.count - (seenSwitches.get(key) ?? 0)
+        if (delta > 0) this.inc({ from: c.from, to: c.to, reason: c.reason }, delta)
+        seenSwitches.set(key, c.count)
+      }
+    },
+  })
+  new Gauge({
     name: 'headframe_hasher_info',
     help: 'The share hasher in use (always 1).',
     labelNames: ['backend', 'implementation'] as const,
@@ -124,6 +163,17 @@ export function createMetrics(ctx: HttpContext): PoolMetrics {
     registers: [registry],
     collect() {
       this.set(ledger.stats.queued)
+    },
+  })
+  let seenUnrecorded = 0
+  new Counter({
+    name: 'headframe_shares_unrecorded_total',
+    help: 'Valid shares the ledger could not record (disk full or read-only): the miner was told to resubmit, never "accepted".',
+    registers: [registry],
+    collect() {
+      const n = stratum.counters.unrecorded
+      this.inc(Math.max(0, n - seenUnrecorded))
+      seenUnrecorded = n
     },
   })
 

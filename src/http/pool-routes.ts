@@ -7,6 +7,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { LedgerBlock } from '../ledger/index.js'
 import { difficultyForTarget, targetFromBits } from '../shares/target.js'
+import type { FailoverStatus } from '../jobs/failover-source.js'
 import type { HttpContext } from './deps.js'
 import { hashrateWindows } from './hashrate.js'
 
@@ -15,8 +16,33 @@ function blockView(block: LedgerBlock) {
   return { ...block, reward: block.reward.toString() }
 }
 
+/** `/api/sources` with a failover: its judgement of each source, the active one, the switches. */
+function failoverView(status: FailoverStatus) {
+  return {
+    active: status.active,
+    forced: status.forced,
+    allUnhealthy: status.allUnhealthy,
+    switches: status.switches,
+    lastSwitch: status.lastSwitch,
+    sources: status.sources.map((s) => ({
+      name: s.name,
+      priority: s.priority,
+      active: s.active,
+      healthy: s.healthy,
+      state: s.state,
+      lastError: s.lastError,
+      lastWorkAt: s.lastWorkAt,
+      healthySince: s.healthySince,
+      unhealthySince: s.unhealthySince,
+      reportsHealthy: s.health?.healthy ?? null,
+      lastTemplateAt: s.health?.lastTemplateAt ?? null,
+      height: s.health?.height ?? null,
+    })),
+  }
+}
+
 export function poolRoutes(ctx: HttpContext) {
-  const { stratum, ledger, hasher, sources, clock, startedAt } = ctx
+  const { stratum, ledger, hasher, sources, failover, clock, startedAt } = ctx
 
   const ledgerOpen = (): boolean => ledger.database.status === 'open'
 
@@ -70,6 +96,7 @@ export function poolRoutes(ctx: HttpContext) {
     })
 
     app.get('/api/sources', async () => {
+      if (failover !== undefined) return failoverView(failover.status())
       const active = stratum.currentJob()?.work.source ?? null
       return {
         active,

@@ -33,7 +33,18 @@ function rejectView(stats: WorkerStats | undefined) {
   const byReason = { ...(stats?.rejected ?? {}) }
   const rejected = Object.values(byReason).reduce((a, b) => a + (b ?? 0), 0)
   const total = rejected + (stats?.accepted ?? 0)
-  return { accepted: stats?.accepted ?? 0, rejected, rejectedByReason: byReason, rejectPercent: total === 0 ? 0 : (100 * rejected) / total }
+  return { accepted: stats?.accepted ?? 0, rejected, rejectedByReason: byReason, rejectPercent: total === 0 ? 0 : (100 * rejected) / total, upstream: upstreamView(stats) }
+}
+
+/** Proxy mode: what the upstream pool answered for this worker's forwarded shares (zeros otherwise). */
+function upstreamView(stats: WorkerStats | undefined) {
+  const byReason = { ...(stats?.upstreamRejected ?? {}) }
+  return {
+    accepted: stats?.upstreamAccepted ?? 0,
+    acceptedDifficulty: stats?.upstreamAcceptedDifficulty ?? 0,
+    rejected: Object.values(byReason).reduce((a, b) => a + b, 0),
+    rejectedByReason: byReason,
+  }
 }
 
 export function workerRoutes(ctx: HttpContext) {

@@ -4,16 +4,20 @@
  * so `check-config` reports the same problems `run` would hit.
  */
 import { dirname, join } from 'node:path'
-import type { BitcoindSourceConfig, Config } from '../config/index.js'
+import { readFileSync } from 'node:fs'
+import type { BitcoindSourceConfig, Config, UpstreamSourceConfig } from '../config/index.js'
 import { ConfigError } from '../errors.js'
 import type { Logger } from '../log.js'
 import { BitcoindClient, rpcOptionsFromConfig } from '../bitcoind/index.js'
 import { addressToScript } from './address.js'
 import { maxTagLength } from './coinbase.js'
 import { FoundBlockStore } from './found-blocks.js'
+import { failoverProblems } from './failover-config.js'
 import type { JobSource } from './job-source.js'
 import type { Sha256d } from './merkle.js'
 import { TemplateSource } from './template-source.js'
+import { parseStratumUrl, type UpstreamEndpoint } from './upstream-client.js'
+import { UpstreamSource } from './upstream-source.js'
 
 /** A height far beyond today's (a 4-byte BIP34 push) to size the scriptSig for the years ahead. */
 const SIZING_HEIGHT = 8_388_608
@@ -24,6 +28,16 @@ export function sourceProblems(config: Config): string[] {
   const extranonceSize = config.stratum.extranonce1_size + config.stratum.extranonce2_size
   config.sources.forEach((source, i) => {
     const at = `sources.${i}`
+    if (source.type === 'upstream') {
+      if (source.tls_ca !== '') {
+        try {
+          readFileSync(source.tls_ca)
+        } catch (err) {
+          problems.push(`${at}.tls_ca: cannot read ${source.tls_ca}: ${(err as Error).message}`)
+        }
+      }
+      return
+    }
     for (const key of ['payout_address', 'treasury_address'] as const) {
       if (source[key] === '') continue
       try {
@@ -38,6 +52,7 @@ export function sourceProblems(config: Config): string[] {
       problems.push(`${at}.coinbase_tag: ${tagBytes} bytes, at most ${room} fit in the coinbase scriptSig with ${extranonceSize} bytes of extranonce space`)
     }
   })
+  problems.push(...failoverProblems(config))
   return problems
 }
 
@@ -59,8 +74,31 @@ export async function buildSources(config: Config, deps: { log: Logger; sha256d:
   if (problems.length > 0) throw new ConfigError('HF_CONFIG_INVALID', problems, deps.source === undefined ? {} : { source: deps.source })
   if (config.sources.length === 0) return { sources: [], blocks: undefined, close: async () => {} }
   const blocks = await FoundBlockStore.open(foundBlocksPath(config))
-  const sources = config.sources.map((s) => bitcoindSource(s, config, blocks, deps))
+  const sources = config.sources.map((s) => (s.type === 'upstream' ? upstreamSource(s, config, deps) : bitcoindSource(s, config, blocks, deps)))
   return { sources, blocks, close: () => blocks.close() }
+}
+
+/** An upstream pool source (proxy mode, docs/proxy.md); the URL was checked by the schema. */
+function upstreamSource(s: UpstreamSourceConfig, config: Config, deps: { log: Logger }): UpstreamSource {
+  return new UpstreamSource({
+    name: s.name,
+    endpoint: parseStratumUrl(s.url) as UpstreamEndpoint,
+    user: s.user,
+    password: s.password,
+    versionMask: config.stratum.version_mask,
+    followReconnect: s.follow_reconnect,
+    connectTimeoutMs: s.connect_timeout_ms,
+    responseTimeoutMs: s.response_timeout_ms,
+    idleTimeoutMs: s.idle_timeout_s * 1000,
+    reconnectMinMs: s.reconnect_min_ms,
+    reconnectMaxMs: s.reconnect_max_ms,
+    tlsCa: s.tls_ca === '' ? undefined : readFileSync(s.tls_ca),
+    tlsInsecure: s.tls_insecure,
+    prefixSize: config.stratum.extranonce1_size,
+    maxMinerExtranonce2: config.stratum.extranonce2_size,
+    maxConsecutiveRejects: s.max_consecutive_rejects,
+    log: deps.log,
+  })
 }
 
 function bitcoindSource(s: BitcoindSourceConfig, config: Config, blocks: FoundBlockStore, deps: { log: Logger; sha256d: Sha256d }): TemplateSource {

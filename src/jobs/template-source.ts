@@ -219,6 +219,10 @@ export class TemplateSource implements JobSource {
       const best = await this.primary.getBestBlockHash({ retries: 0 })
       const current = this.latest === undefined ? undefined : Buffer.from(this.latest.prevHash).reverse().toString('hex')
       if (best !== current) await this.refresh(current === undefined ? 'poll (no work yet)' : 'new block (poll)')
+      // bitcoind answers again after a failure: a fresh template now, so the
+      // source is healthy again at once, not at the next periodic refresh
+      // (found by test/faults/bitcoind-faults.test.ts).
+      else if (this.lastError !== undefined) await this.refresh('recovered (poll)')
     } catch (err) {
       if (this.running) this.failed(err, 'getbestblockhash')
     } finally {

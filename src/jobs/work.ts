@@ -25,6 +25,12 @@ export interface Work {
   readonly merkleBranch: readonly Buffer[]
   /** Block version with the version-rolling bits cleared (BIP 310, STRATUM-NOTES). */
   readonly version: number
+  /**
+   * Version-rolling bits this work allows (proxy mode: the upstream's granted
+   * mask). Sessions roll at most their own mask AND this; undefined: no limit
+   * beyond the session's.
+   */
+  readonly versionMask?: number
   /** Compact network target of the block. */
   readonly nbits: number
   /** Block time the work starts from (seconds). */

@@ -96,7 +96,8 @@ export async function balances(ctx: LedgerContext): Promise<Map<string, bigint>>
 }
 
 function validate(entries: readonly PostingEntry[], options: PostingOptions): void {
-  if (entries.length === 0) throw new LedgerError('HF_LEDGER_INVALID', 'a posting needs at least one entry')
+  // An empty posting is allowed under a ref: it marks the ref as done (say, a reversal with nothing left to take back).
+  if (entries.length === 0 && options.ref === undefined) throw new LedgerError('HF_LEDGER_INVALID', 'a posting needs at least one entry (or a ref)')
   for (const e of entries) {
     assertName(e.account, 'account')
     if (typeof e.amount !== 'bigint' || e.amount === 0n) {
@@ -117,7 +118,13 @@ const sameEntries = (a: readonly PostingEntry[], b: readonly PostingEntry[]): bo
  * @throws LedgerError `HF_LEDGER_BALANCE` if an entry would take a balance
  * below zero; `HF_LEDGER_CONFLICT` if `ref` was used for different entries.
  */
-export function post(ctx: LedgerContext, entries: readonly PostingEntry[], options: PostingOptions = {}): Promise<JournalEntry[]> {
+export function post(
+  ctx: LedgerContext,
+  entries: readonly PostingEntry[],
+  options: PostingOptions = {},
+  /** More operations written in the same atomic batch (a payout batch record); not written when `ref` was already applied. */
+  extra: readonly BatchOp[] = [],
+): Promise<JournalEntry[]> {
   validate(entries, options)
   const list = entries.map((e) => ({ account: e.account, amount: e.amount }))
   return ctx.lock.run(async () => {
@@ -156,7 +163,7 @@ export function post(ctx: LedgerContext, entries: readonly PostingEntry[], optio
     }
     for (const [account, value] of current) ops.push({ type: 'put', key: keys.balance(account), value: value.toString() })
     if (options.ref !== undefined) ops.push({ type: 'put', key: keys.ref(options.ref), value: JSON.stringify(written.map((e) => e.seq)) })
-    ops.push({ type: 'put', key: keys.meta('seq'), value: String(seq) })
+    ops.push({ type: 'put', key: keys.meta('seq'), value: String(seq) }, ...extra)
     await write(ctx, ops, `a posting of ${list.length} entries`, true)
     ctx.state.nextSeq = seq
     return written
@@ -178,6 +185,13 @@ async function entriesOf(ctx: LedgerContext, refKey: string, raw: string): Promi
     if (v === undefined) throw corrupt(ctx, refKey, `${raw} (no ${key})`)
     return decodeEntry(ctx, key, v)
   })
+}
+
+/** The entries a posting under `ref` wrote, or undefined if `ref` was never posted. */
+export async function postingByRef(ctx: LedgerContext, ref: string): Promise<JournalEntry[] | undefined> {
+  const key = keys.ref(ref)
+  const raw = await get(ctx, key)
+  return raw === undefined ? undefined : entriesOf(ctx, key, raw)
 }
 
 /** Journal entries in order, of one account or of all. */

@@ -27,7 +27,9 @@ export interface GroupCommitOptions<T> {
 }
 
 export class GroupCommit<T> {
+  /** Waiting items from `head` on (a head index, not `shift`/`splice` from the front: O(1) per group under a backlog). */
   private queue: Waiting<T>[] = []
+  private head = 0
   private timer: NodeJS.Timeout | undefined
   private running: Promise<void> | undefined
   private readonly now: () => number
@@ -40,7 +42,7 @@ export class GroupCommit<T> {
 
   /** Items waiting for a write (not counting the group being written). */
   get queued(): number {
-    return this.queue.length
+    return this.queue.length - this.head
   }
 
   /** Queues `item`; settles when the group holding it has been written. */
@@ -53,7 +55,7 @@ export class GroupCommit<T> {
 
   /** Writes everything queued now, without waiting for the delay; resolves when the queue is empty. */
   async flush(): Promise<void> {
-    while (this.queue.length > 0 || this.running !== undefined) {
+    while (this.queued > 0 || this.running !== undefined) {
       this.clearTimer()
       await (this.running ?? this.start(true))
     }
@@ -61,9 +63,9 @@ export class GroupCommit<T> {
 
   private schedule(): void {
     if (this.running !== undefined) return // the running loop picks it up
-    const first = this.queue[0]
+    const first = this.queue[this.head]
     if (first === undefined) return
-    if (this.queue.length >= this.options.maxItems) {
+    if (this.queued >= this.options.maxItems) {
       this.clearTimer()
       void this.start(false)
       return
@@ -81,6 +83,25 @@ export class GroupCommit<T> {
     this.timer = undefined
   }
 
+  /** The next group: up to `maxItems` waiting items, oldest first. */
+  private take(): Waiting<T>[] {
+    if (this.head === 0 && this.queue.length <= this.options.maxItems) {
+      const all = this.queue
+      this.queue = []
+      return all
+    }
+    const group = this.queue.slice(this.head, this.head + this.options.maxItems)
+    this.head += group.length
+    if (this.head === this.queue.length) {
+      this.queue = []
+      this.head = 0
+    } else if (this.head >= 4096 && this.head * 2 >= this.queue.length) {
+      this.queue = this.queue.slice(this.head)
+      this.head = 0
+    }
+    return group
+  }
+
   /** Starts the write loop. `running` is cleared in a promise reaction, so always after it was set. */
   private start(flushing: boolean): Promise<void> {
     const run: Promise<void> = this.writeDue(flushing).finally(() => {
@@ -94,11 +115,11 @@ export class GroupCommit<T> {
   /** Writes groups while one is due (or, flushing, while anything waits). Never throws. */
   private async writeDue(flushing: boolean): Promise<void> {
     while (true) {
-      const first = this.queue[0]
+      const first = this.queue[this.head]
       if (first === undefined) return
-      const due = flushing || this.queue.length >= this.options.maxItems || this.now() - first.since >= this.options.delayMs
+      const due = flushing || this.queued >= this.options.maxItems || this.now() - first.since >= this.options.delayMs
       if (!due) return
-      const group = this.queue.splice(0, this.options.maxItems)
+      const group = this.take()
       try {
         await this.options.write(group.map((w) => w.item))
         this.counters.groups++

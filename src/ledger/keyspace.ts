@@ -127,6 +127,26 @@ export const keys = {
   /** `up/<from>/<seq>`: upstream revenue for a period starting at `from`. */
   upstream: (from: number, seq: number): string => `up/${hexTime(from)}/${hexSeq(seq)}`,
   upstreamAll: 'up/',
+
+  /** `ev/<u|x>/<res>/<bucket>/<account>/<worker>`: upstream answers (u) or local rejects (x) of a worker in one bucket. */
+  eventTally: (kind: 'u' | 'x', res: Resolution, start: number, account: string, worker: string): string =>
+    `ev/${kind}/${res}/${hexTime(start)}/${account}/${worker}`,
+  eventTallyTime: (kind: 'u' | 'x', res: Resolution, start: number): string => `ev/${kind}/${res}/${hexTime(start)}/`,
+
+  /** `pp/<period start>`: one credited PPS period (inputs, credits, carry). */
+  ppsPeriod: (start: number): string => `pp/${hexTime(start)}`,
+  ppsPeriodsAll: 'pp/',
+
+  /** `po/<batch id>`: a payout batch (pending, sent, failed); ids start with their creation time in hex. */
+  payoutBatch: (id: string): string => `po/${id}`,
+  payoutBatchesAll: 'po/',
+  /** `wh/<hook>/<time>/<event id>`: a webhook event waiting for delivery to one endpoint. */
+  outboxEntry: (hook: string, time: number, id: string): string => `wh/${hook}/${hexTime(time)}/${id}`,
+  outboxOf: (hook: string): string => `wh/${hook}/`,
+  outboxAll: 'wh/',
+  /** `wb/<hash>`: the last block status webhooks were told about. */
+  blockNotice: (hash: string): string => `wb/${hash}`,
+  blockNoticesAll: 'wb/',
 } as const
 
 /** Parses the numbers back out of a `sh/<time>/<seq>` key. */

@@ -10,9 +10,12 @@
 import type { LedgerConfig } from '../config/index.js'
 import type { Logger } from '../log.js'
 import { type BlockChange, type BlockInput, type BlockStatus, type FoundBlockLike, type LedgerBlock, addBlock, getBlock, importFoundBlocks, listBlocks, updateBlock } from './blocks.js'
-import { type JournalEntry, type PostingEntry, type PostingOptions, balance, balances, journal, post } from './balances.js'
+import { type JournalEntry, type PostingEntry, type PostingOptions, balance, balances, journal, post, postingByRef } from './balances.js'
+import { EventRecorder, type EventTotal, type RejectedShare, type UpstreamResult, eventTotals, rejectEvent, upstreamEvent } from './event-tallies.js'
+import { type PpsPeriodRecord, ppsPeriods, putPpsPeriod } from './pps-periods.js'
 import type { LedgerContext, LedgerDb } from './context.js'
 import { type DifficultyQuery, type DifficultyTotal, type WorkerTotal, acceptedDifficulty, workerTotals } from './difficulty-query.js'
+import { type SeriesPoint, type SeriesQuery, difficultySeries } from './difficulty-series.js'
 import { GroupCommit } from './group-commit.js'
 import { LedgerError } from './ledger-error.js'
 import { type PplnsQuery, type PplnsWindow, pplnsWindow } from './pplns-window.js'
@@ -24,6 +27,8 @@ import { type LedgerShare, type StoredShare, sharesBetween, validateShare } from
 import { TallyCache } from './tally.js'
 import { type UpstreamRevenue, type UpstreamRevenueInput, addUpstreamRevenue, upstreamRevenue } from './upstream-revenue.js'
 import { WriteLock } from './write-lock.js'
+import { PayoutBatchStore } from './payout-batches.js'
+import { Outbox } from './outbox.js'
 
 export interface LedgerOptions {
   /** Folder of the LevelDB database (created if missing). */
@@ -62,6 +67,9 @@ export interface LedgerStats {
   readonly pruned: number
   /** The round new shares go to. */
   readonly round: number
+  /** Upstream results and local rejects written, and those lost (malformed or a failed write). */
+  readonly events: number
+  readonly failedEvents: number
 }
 
 export class Ledger {
@@ -70,7 +78,10 @@ export class Ledger {
   private readonly ctx: LedgerContext
   private readonly commits: GroupCommit<LedgerShare>
   private readonly pruner: RetentionPruner
+  private readonly events: EventRecorder
   private closing: Promise<void> | undefined
+  private payoutStore: PayoutBatchStore | undefined
+  private outboxStore: Outbox | undefined
 
   private constructor(ctx: LedgerContext, options: LedgerOptions) {
     this.ctx = ctx
@@ -80,6 +91,7 @@ export class Ledger {
       delayMs: options.groupCommitMs ?? 5,
       maxItems: options.groupCommitMax ?? 1000,
     })
+    this.events = new EventRecorder(ctx, { delayMs: options.groupCommitMs ?? 5, maxItems: options.groupCommitMax ?? 1000 })
     this.pruner = new RetentionPruner(ctx, {
       retentionDays: options.retentionDays,
       batchSize: options.pruneBatchSize ?? 1000,
@@ -124,9 +136,10 @@ export class Ledger {
     return this.commits.add(share)
   }
 
-  /** Writes every queued share now; resolves when none is waiting. */
-  flush(): Promise<void> {
-    return this.commits.flush()
+  /** Writes every queued share (and upstream result / reject) now; resolves when none is waiting. */
+  async flush(): Promise<void> {
+    await this.commits.flush()
+    await this.events.flush()
   }
 
   /** Shares with `from <= time < to`, oldest first (only within the retention period). */
@@ -144,6 +157,11 @@ export class Ledger {
     return this.reading(() => workerTotals(this.ctx, query))
   }
 
+  /** The pool's accepted difficulty per minute or hour bucket in [from, to), empty buckets included (the hashrate chart). */
+  difficultySeries(query: SeriesQuery): Promise<SeriesPoint[]> {
+    return this.reading(() => difficultySeries(this.ctx, query))
+  }
+
   /** The last `difficulty` units of shares before a time or up to a block's share, per account. */
   pplnsWindow(query: PplnsQuery): Promise<PplnsWindow> {
     return this.reading(() => pplnsWindow(this.ctx, query))
@@ -157,6 +175,34 @@ export class Ledger {
   /** Totals of a round (undefined for a round not started yet). */
   roundTotals(round: number): Promise<RoundTotals | undefined> {
     return this.reading(() => roundTotals(this.ctx, round))
+  }
+
+  // ---- upstream results and rejects (fire and forget) --------------------
+
+  /**
+   * Proxy mode (`ShareSink.recordUpstream`): tallies a forwarded share's
+   * upstream answer per worker and minute. Never throws, never waits; a
+   * result that cannot be written is counted in `stats.failedEvents`.
+   */
+  recordUpstream(result: UpstreamResult): void {
+    if (this.closing !== undefined) return void this.events.failed++
+    this.events.add(() => upstreamEvent(result))
+  }
+
+  /** Tallies a share the pool rejected (`ShareSink.recordReject`); like `recordUpstream`. */
+  recordReject(reject: RejectedShare): void {
+    if (this.closing !== undefined) return void this.events.failed++
+    this.events.add(() => rejectEvent(reject))
+  }
+
+  /** Upstream answers per worker in [from, to) (exact to the minute). */
+  upstreamTotals(query: { readonly from: number; readonly to: number; readonly account?: string }): Promise<{ workers: EventTotal[]; exact: boolean }> {
+    return this.reading(() => eventTotals(this.ctx, 'u', query))
+  }
+
+  /** Local rejects per worker in [from, to) (exact to the minute). */
+  rejectTotals(query: { readonly from: number; readonly to: number; readonly account?: string }): Promise<{ workers: EventTotal[]; exact: boolean }> {
+    return this.reading(() => eventTotals(this.ctx, 'x', query))
   }
 
   // ---- blocks ------------------------------------------------------------
@@ -216,6 +262,21 @@ export class Ledger {
     return entry as JournalEntry
   }
 
+  /** What a posting under `ref` wrote, or undefined if `ref` was never posted. */
+  posting(ref: string): Promise<JournalEntry[] | undefined> {
+    return this.reading(() => postingByRef(this.ctx, ref))
+  }
+
+  /** Writes a PPS period record (src/accounting/pps-crediting.ts). Fsynced. */
+  putPpsPeriod(record: PpsPeriodRecord): Promise<void> {
+    return this.writing(() => putPpsPeriod(this.ctx, record))
+  }
+
+  /** PPS period records, oldest first (newest first with `reverse`). */
+  ppsPeriods(options?: { readonly reverse?: boolean; readonly limit?: number }): Promise<PpsPeriodRecord[]> {
+    return this.reading(() => ppsPeriods(this.ctx, options))
+  }
+
   /** Journal entries in order, of one account or all. */
   journal(query?: { readonly account?: string }): AsyncIterableIterator<JournalEntry> {
     return journal(this.ctx, query)
@@ -229,6 +290,18 @@ export class Ledger {
   /** Upstream revenue records overlapping [from, to). */
   upstreamRevenue(query?: { readonly from?: number; readonly to?: number }): Promise<UpstreamRevenue[]> {
     return this.reading(() => upstreamRevenue(this.ctx, query))
+  }
+
+  // ---- payout batches and webhook outbox ---------------------------------
+
+  /** Payout batch records: created with their debits, then sent or failed (src/ledger/payout-batches.ts). */
+  get payoutBatches(): PayoutBatchStore {
+    return (this.payoutStore ??= new PayoutBatchStore(this.ctx, (fn) => this.writing(fn)))
+  }
+
+  /** The persisted webhook outbox and block notices (src/ledger/outbox.ts). */
+  get outbox(): Outbox {
+    return (this.outboxStore ??= new Outbox(this.ctx, (fn) => this.writing(fn)))
   }
 
   // ---- upkeep ------------------------------------------------------------
@@ -249,6 +322,8 @@ export class Ledger {
       lastGroupSize: c.lastGroupSize,
       pruned: this.pruner.pruned,
       round: this.ctx.state.round,
+      events: this.events.recorded,
+      failedEvents: this.events.failed,
     }
   }
 
@@ -268,6 +343,7 @@ export class Ledger {
     this.closing ??= (async () => {
       await this.pruner.stop()
       await this.commits.flush()
+      await this.events.flush()
       await this.ctx.lock.run(async () => undefined)
       await this.ctx.db.close()
       this.ctx.log?.info({ path: this.path }, 'ledger closed')

@@ -21,9 +21,14 @@ import { type Tally, addShare, decodeTally, encodeTally, mergeTallies } from './
 export async function commitShares(ctx: LedgerContext, shares: readonly LedgerShare[]): Promise<void> {
   const ops: BatchOp[] = []
   const deltas = new Map<string, Tally>()
-  const count = (key: string, difficulty: bigint, time: number): void => {
-    deltas.set(key, addShare(deltas.get(key), difficulty, time))
+  const count = (key: string, tally: Tally): void => {
+    deltas.set(key, mergeTallies(deltas.get(key), tally))
   }
+  // Summed per round, worker and minute before any tally key is built: a
+  // group of 1,000 shares from a few hundred workers touches far fewer
+  // buckets than 8 per share, and building those keys per share was the
+  // largest cost of the accept path in the load benchmark (docs/benchmarks.md).
+  const perMinute = new Map<string, { round: number; time: number; account: string; worker: string; tally: Tally }>()
   const closes: RoundClose[] = []
   let seq = ctx.state.nextSeq
   let round = ctx.state.round
@@ -31,18 +36,24 @@ export async function commitShares(ctx: LedgerContext, shares: readonly LedgerSh
   for (const share of shares) {
     const scaled = scaleDifficulty(share.difficulty)
     ops.push({ type: 'put', key: keys.share(share.time, seq), value: encodeShare(share, round) })
-    for (const res of RESOLUTIONS) {
-      const start = bucketStart(share.time, res)
-      count(keys.accountTally(res, start, share.account), scaled, share.time)
-      count(keys.workerTally(res, start, share.account, share.worker), scaled, share.time)
-    }
-    count(keys.round(round), scaled, share.time)
-    count(keys.roundAccount(round, share.account), scaled, share.time)
+    const id = `${round}/${bucketStart(share.time, 'm')}/${share.account}/${share.worker}`
+    const seen = perMinute.get(id)
+    if (seen === undefined) perMinute.set(id, { round, time: share.time, account: share.account, worker: share.worker, tally: addShare(undefined, scaled, share.time) })
+    else seen.tally = addShare(seen.tally, scaled, share.time)
     if (share.block) {
       closes.push({ round, seq, time: share.time, account: share.account, worker: share.worker, height: share.height, block: undefined })
       round++
     }
     seq++
+  }
+  for (const { round: r, time, account, worker, tally } of perMinute.values()) {
+    for (const res of RESOLUTIONS) {
+      const start = bucketStart(time, res)
+      count(keys.accountTally(res, start, account), tally)
+      count(keys.workerTally(res, start, account, worker), tally)
+    }
+    count(keys.round(r), tally)
+    count(keys.roundAccount(r, account), tally)
   }
 
   // Current values of the tallies not in the cache (a new bucket, or after a restart).

@@ -9,3 +9,6 @@ export { creditPps, type PpsCarry, type PpsCredit, type PpsInput } from './pps.j
 export { splitSolo, type SoloInput } from './solo.js'
 export { DEFAULT_PAYOUT_THRESHOLD_SATS, selectPayouts, type PayoutSelection } from './threshold.js'
 export { csvHeaders, DEFAULT_DIFFICULTY_DIGITS, formatCsv, formatRatio, type CsvCell, type CsvColumn, type CsvOptions } from './csv.js'
+// The payout loop, its senders and setup do I/O: import them from their files
+// (payout-runner.ts, onchain-sender.ts, payout-setup.ts), not from here.
+export { certainlyUnpaid, type PayoutOutput, type PayoutRequest, type PayoutSender, type SentPayment } from './sender.js'

@@ -24,15 +24,26 @@ export type RefusalReason = 'not-allowed' | 'banned' | 'too-many-connections' | 
 const MAX_BANS = 100_000
 
 export class AccessControl {
-  private readonly allowed: BlockList | undefined
-  private readonly trusted = new BlockList()
+  private allowed: BlockList | undefined
+  private trusted = new BlockList()
   private readonly perAddress = new Map<string, number>()
   private readonly bans = new Map<string, number>()
   private total = 0
 
-  constructor(private readonly limits: AccessLimits) {
+  constructor(private limits: AccessLimits) {
     this.allowed = limits.allowed_cidrs.length > 0 ? blockList(limits.allowed_cidrs) : undefined
     this.trusted = blockList(limits.trusted_cidrs)
+  }
+
+  /**
+   * New limits and address lists (SIGHUP), keeping the live connection
+   * counts and the bans. Connections already open stay open even if their
+   * address is no longer allowed; new ones are judged by the new lists.
+   */
+  reconfigure(limits: AccessLimits): void {
+    this.allowed = limits.allowed_cidrs.length > 0 ? blockList(limits.allowed_cidrs) : undefined
+    this.trusted = blockList(limits.trusted_cidrs)
+    this.limits = limits
   }
 
   /** Live connections counted. */

@@ -52,7 +52,8 @@ export class ExtranonceAllocator {
     for (;;) {
       const value = this.next
       this.next = (this.next + 1) % this.space
-      const buf = Buffer.alloc(this.size)
+      // allocUnsafe + fill: a slice of Node's shared pool, not an ArrayBuffer of its own per session.
+      const buf = Buffer.allocUnsafe(this.size).fill(0)
       buf.writeUIntBE(value, this.size - Math.min(this.size, 6), Math.min(this.size, 6))
       const key = buf.toString('hex')
       if (!this.inUse.has(key)) {

@@ -39,5 +39,11 @@ export interface SessionHost {
   /** Every submit, for the rate and invalid-ratio limits. */
   submitRate(session: Session, accepted: boolean, now: number): void
   countGarbage(): void
+  /**
+   * New work changed this session's extranonce2 size and the miner did not
+   * subscribe to `mining.set_extranonce`: send it `client.reconnect` (to this
+   * pool) and close it, staggered with the others (`stratum.reconnect_spread_ms`).
+   */
+  requestReconnect(session: Session): void
   sessionClosed(session: Session, reason: CloseReason): void
 }

@@ -24,6 +24,7 @@ import {
   encodeResult,
   encodeSetDifficulty,
   encodeSetExtranonce,
+  encodeSetVersionMask,
   encodeSubscribeResult,
   looksLikeTlsHello,
   type ConfigureRequest,
@@ -56,6 +57,7 @@ export type CloseReason =
   | 'shutdown'
   | 'backlog'
   | 'socket-error'
+  | 'reconnect'
 
 /** Most workers one connection may authorize (proxies authorize a few; floods many). */
 const MAX_WORKERS_PER_SESSION = 16
@@ -68,6 +70,10 @@ const JOB_DIFFICULTY_MEMORY = 128
 /** Replies waiting for the share sink before the session is closed as stuck. */
 const MAX_PENDING_REPLIES = 1024
 
+/** Where a socket's shared listeners find their session. */
+const SESSION = Symbol('headframe.session')
+type SessionSocket = Socket & { [SESSION]: Session }
+
 /** One queued outgoing line; `line` undefined while its reply waits for the share sink. */
 interface Outgoing {
   line: string | undefined
@@ -77,7 +83,7 @@ export class Session implements ShareContext {
   readonly id: number
   readonly address: string
   readonly connectedAt: number
-  readonly log: Logger
+  #log: Logger | undefined
 
   extranonce1: Buffer = Buffer.alloc(0)
   extranonce2Size: number
@@ -85,6 +91,8 @@ export class Session implements ShareContext {
   userAgent = ''
   /** Miner asked for `mining.set_extranonce` (configure or extranonce.subscribe). */
   extranonceSubscribed = false
+  /** The version mask last told the miner (configure reply or set_version_mask); see `sendJob`. */
+  private sentVersionMask = 0
   lastLineAt: number
   lastShareAt = 0
   closed = false
@@ -106,6 +114,8 @@ export class Session implements ShareContext {
   private lastJob: Job | undefined
   private aliasOf: { seq: number; next: number } = { seq: -1, next: 1 }
   private firstChunk = true
+  /** Lines written this tick, not yet handed to the socket (see `write`). */
+  private pendingOut = ''
 
   constructor(
     private readonly host: SessionHost,
@@ -122,15 +132,44 @@ export class Session implements ShareContext {
     this.lastLineAt = now
     this.extranonce2Size = host.config.extranonce2_size
     this.framer = new LineFramer({ maxLineBytes: host.config.max_line_bytes })
-    this.log = host.log.child({ session: id, address })
     socket.setNoDelay(true)
     socket.setKeepAlive(true, 60_000)
-    socket.on('data', (chunk: Buffer) => this.onData(chunk))
-    socket.on('error', (err) => {
-      this.log.debug({ err }, 'socket error')
-      this.close('socket-error')
-    })
-    socket.on('close', () => this.close('client-closed'))
+    // Listeners shared by every session, finding theirs on the socket: three
+    // closures and their context cost about 350 bytes per session.
+    ;(socket as SessionSocket)[SESSION] = this
+    /* eslint-disable @typescript-eslint/unbound-method -- called with `this` = the socket, on purpose */
+    socket.on('data', Session.onSocketData)
+    socket.on('error', Session.onSocketError)
+    socket.on('close', Session.onSocketClose)
+    /* eslint-enable @typescript-eslint/unbound-method */
+  }
+
+  private static onSocketData(this: Socket, chunk: Buffer): void {
+    ;(this as SessionSocket)[SESSION].onData(chunk)
+  }
+
+  private static onSocketError(this: Socket, err: Error): void {
+    const session = (this as SessionSocket)[SESSION]
+    if (session.debugging) session.log.debug({ err }, 'socket error')
+    session.close('socket-error')
+  }
+
+  private static onSocketClose(this: Socket): void {
+    ;(this as SessionSocket)[SESSION].close('client-closed')
+  }
+
+  /**
+   * The session's child logger (`{ session, address }`), made on first use:
+   * most sessions never log, and a pino child costs about 300 bytes each
+   * (docs/benchmarks.md, sessions).
+   */
+  get log(): Logger {
+    return (this.#log ??= this.host.log.child({ session: this.id, address: this.address }))
+  }
+
+  /** Debug logging is on (checked before a debug line would make the child logger). */
+  get debugging(): boolean {
+    return this.host.log.isLevelEnabled('debug')
   }
 
   get state(): SessionState {
@@ -230,6 +269,7 @@ export class Session implements ShareContext {
       if (popcount(granted) >= req.versionRolling.minBitCount) {
         versionRollingMask = granted
         this.versionMask = granted
+        this.sentVersionMask = granted
       }
     }
     const floor = req.minimumDifficulty !== undefined && req.minimumDifficulty.value > 0 ? req.minimumDifficulty.value : undefined
@@ -262,10 +302,13 @@ export class Session implements ShareContext {
       }
       this.extranonce1 = extranonce1
       this.subscribed = true
+      // The size the current work leaves (proxy mode: the upstream's split), else the configured one.
+      const work = this.host.currentJob()?.work
+      if (work !== undefined && work.extranonceSize - extranonce1.length >= 1) this.extranonce2Size = work.extranonceSize - extranonce1.length
     }
     const en1 = this.extranonce1.toString('hex')
     this.send(encodeSubscribeResult(id, { subscriptionId: en1, extranonce1: en1, extranonce2Size: this.extranonce2Size }))
-    this.log.debug({ userAgent: this.userAgent, extranonce1: en1, resumed: sessionId === en1 }, 'subscribed')
+    if (this.debugging) this.log.debug({ userAgent: this.userAgent, extranonce1: en1, resumed: sessionId === en1 }, 'subscribed')
     if (this.workers.size > 0) this.startWork() // authorized before subscribing (tolerated)
   }
 
@@ -287,7 +330,7 @@ export class Session implements ShareContext {
       this.host.workerAuthorized(this, name)
     }
     this.send(encodeResult(id, true))
-    this.log.debug({ worker: name.full }, 'authorized')
+    if (this.debugging) this.log.debug({ worker: name.full }, 'authorized')
     // Answer authorize before the first notify.
     if (first && this.subscribed) this.startWork()
   }
@@ -361,6 +404,20 @@ export class Session implements ShareContext {
   /** A new job (fan-out from the server): `line` is the notify built once for all sessions. */
   sendJob(job: Job, line: string): void {
     if (this.closed) return
+    // Proxy mode: new work may change the extranonce2 size or the version mask.
+    const en2Size = job.work.extranonceSize - this.extranonce1.length
+    if (en2Size !== this.extranonce2Size && en2Size >= 1) {
+      // A miner that cannot take set_extranonce gets client.reconnect (staggered by the host) and no job it would hash wrongly.
+      if (!this.extranonceSubscribed) return this.host.requestReconnect(this)
+      this.setExtranonce(this.extranonce1, en2Size)
+    }
+    if (this.versionMask !== 0) {
+      const mask = job.work.versionMask === undefined ? this.versionMask : (this.versionMask & job.work.versionMask) >>> 0
+      if (mask !== this.sentVersionMask) {
+        this.sentVersionMask = mask
+        this.notify(encodeSetVersionMask(mask))
+      }
+    }
     if (this.lastJob === undefined) {
       // Vardiff's clock starts with the first job: time spent waiting for
       // work (no source yet, bitcoind down) says nothing about the miner.
@@ -393,7 +450,11 @@ export class Session implements ShareContext {
    * a new block's clean job must not wait for a slow ledger.
    */
   notify(line: string): void {
-    if (!this.closed) this.write(line)
+    if (this.closed) return
+    // A fan-out goes out now, one write per session, unless lines are waiting (order).
+    if (this.pendingOut !== '') return this.write(line)
+    this.socket.write(line)
+    if (this.socket.writableLength > this.host.limits.max_write_buffer_bytes) this.close('slow-reader')
   }
 
   /** True once the session has been sent a job. */
@@ -409,8 +470,27 @@ export class Session implements ShareContext {
     }
   }
 
+  /**
+   * Lines produced in one go (the answers to a chunk of pipelined submits,
+   * the accepts of one ledger group commit) leave in one `socket.write`
+   * after the current tick: one syscall instead of one per line, which was
+   * the largest cost of the share path (see docs/benchmarks.md, load).
+   */
   private write(line: string): void {
-    this.socket.write(line)
+    if (this.pendingOut === '') {
+      this.pendingOut = line
+      process.nextTick(flushSession, this)
+    } else {
+      this.pendingOut += line
+    }
+  }
+
+  /** Writes what `write` gathered (called once per tick with lines waiting). */
+  flushOut(): void {
+    const data = this.pendingOut
+    if (data === '' || this.closed) return
+    this.pendingOut = ''
+    this.socket.write(data)
     if (this.socket.writableLength > this.host.limits.max_write_buffer_bytes) this.close('slow-reader')
   }
 
@@ -420,11 +500,23 @@ export class Session implements ShareContext {
     if (this.jobDifficulty.size > JOB_DIFFICULTY_MEMORY) this.jobDifficulty.delete(this.jobDifficulty.keys().next().value as string)
   }
 
+  /** Stops reading from the miner (a draining shutdown): replies already owed still go out. */
+  pauseInput(): void {
+    this.socket.pause()
+  }
+
   /** Closes once what was written is flushed (an error reply before a disconnect). */
   closeAfterFlush(reason: CloseReason): void {
     if (this.closed) return
+    // The error reply gathered this tick goes out before the end.
+    const data = this.pendingOut
+    this.pendingOut = ''
     this.markClosed(reason)
+    if (data !== '') this.socket.write(data)
     this.socket.end()
+    // Read nothing more: a client pushing a 10 MB line would otherwise be
+    // read (and dropped) at full speed until the cut below (bench-abuse).
+    this.socket.pause()
     // A peer that never reads would hold the socket open: cut it after 5 s.
     setTimeout(() => this.socket.destroy(), 5000).unref()
   }
@@ -439,8 +531,13 @@ export class Session implements ShareContext {
     this.closed = true
     this.closeReason = reason
     this.out.length = 0
+    this.pendingOut = ''
     this.host.sessionClosed(this, reason)
   }
+}
+
+function flushSession(session: Session): void {
+  session.flushOut()
 }
 
 function popcount(n: number): number {

@@ -16,11 +16,11 @@ import type { StratumConfig } from '../config/index.js'
 import { ListenError } from '../errors.js'
 import type { Logger } from '../log.js'
 import { JobBook, type Job } from '../jobs/job-book.js'
-import type { JobSource } from '../jobs/job-source.js'
+import type { ForwardedShare, JobSource, UpstreamShareResult } from '../jobs/job-source.js'
 import type { BlockCandidate, BlockSubmitResult, Work } from '../jobs/work.js'
 import type { Hasher } from '../shares/hasher.js'
 import { ShareValidator, blockCandidate, type ShareOutcome } from '../shares/validator.js'
-import { encodeNotify, type RejectReason, type SubmitRequest } from '../stratum/index.js'
+import { encodeNotify, encodeReconnect, type RejectReason, type SubmitRequest } from '../stratum/index.js'
 import { AccessControl, normalizeAddress, type RefusalReason } from './access-control.js'
 import type { DifficultyControl } from './difficulty-control.js'
 import { ExtranonceAllocator } from './extranonce-allocator.js'
@@ -49,6 +49,8 @@ export interface ShareSink {
   record(share: ShareRecord): Promise<void>
   /** Proxy mode: the upstream's answer for a forwarded share (tallied per account and worker; fire and forget). */
   recordUpstream?(result: UpstreamShareRecord): void
+  /** A share rejected from an authorized worker (tallied for the reports' rejected/stale columns; fire and forget). */
+  recordReject?(reject: { readonly time: number; readonly account: string; readonly worker: string; readonly reason: RejectReason }): void
 }
 
 /** A forwarded share's upstream answer, as the ledger tallies it. */
@@ -91,7 +93,15 @@ export interface WorkerStats {
   rejected: Partial<Record<RejectReason, number>>
   lastShareAt: number
   blocks: number
+  /** Proxy mode: forwarded shares the upstream accepted, and their upstream difficulty. */
+  upstreamAccepted: number
+  upstreamAcceptedDifficulty: number
+  /** Proxy mode: forwarded shares the upstream rejected, by its reason (at most 16 reasons, then "other"). */
+  upstreamRejected: Record<string, number>
 }
+
+/** Distinct upstream reject reasons kept per worker; more are counted as "other". */
+const MAX_UPSTREAM_REASONS = 16
 
 export interface ServerCounters {
   connections: number
@@ -105,6 +115,8 @@ export interface ServerCounters {
   blocksAccepted: number
   blocksRejected: number
   bans: number
+  /** Valid shares that could not be recorded (ledger write failed, or its queue stuck): answered with an error, never "accepted". */
+  unrecorded: number
 }
 
 /** A refusal is logged at most once per address and reason per minute. */
@@ -113,8 +125,9 @@ const REFUSAL_LOG_INTERVAL_MS = 60_000
 const WORKER_STATS_TTL_MS = 86_400_000
 
 export class StratumServer extends EventEmitter implements SessionHost {
-  readonly config: StratumConfig
-  readonly limits: StratumConfig['limits']
+  /** Replaced on `reload` (only `auth` and `limits` change live). */
+  config: StratumConfig
+  limits: StratumConfig['limits']
   readonly log: Logger
   readonly book: JobBook
   readonly sessions = new Set<Session>()
@@ -132,6 +145,7 @@ export class StratumServer extends EventEmitter implements SessionHost {
     blocksAccepted: 0,
     blocksRejected: 0,
     bans: 0,
+    unrecorded: 0,
   }
 
   private readonly hasher: Hasher
@@ -150,9 +164,15 @@ export class StratumServer extends EventEmitter implements SessionHost {
   /** Raw sockets of the TLS listener, until they close (cut on shutdown, handshake or not). */
   private readonly handshaking = new Set<Socket>()
   private unsubscribe: (() => void) | undefined
+  /** Sessions waiting for their staggered `client.reconnect` (see `requestReconnect`). */
+  private readonly reconnects = new Map<Session, NodeJS.Timeout>()
+  private reconnectSlot = 0
   private ticker: NodeJS.Timeout | undefined
   private nextSessionId = 1
   private lastHousekeeping = 0
+  /** Shares handed to the sink and not yet answered; `drain` waits for them. */
+  private inflight = 0
+  private onIdle: (() => void) | undefined
 
   constructor(private readonly options: StratumServerOptions) {
     super()
@@ -296,7 +316,7 @@ export class StratumServer extends EventEmitter implements SessionHost {
     const session = new Session(this, socket, this.nextSessionId++, address, this.makeDifficulty(now), now)
     this.sessions.add(session)
     this.limiters.set(session, new SubmitLimiter(this.limits, now))
-    session.log.debug({ tls }, 'connected')
+    if (session.debugging) session.log.debug({ tls }, 'connected')
   }
 
   private logRefusal(address: string, reason: RefusalReason, now: number): void {
@@ -326,7 +346,20 @@ export class StratumServer extends EventEmitter implements SessionHost {
   private workerStats(name: WorkerName): WorkerStats {
     let stats = this.workers.get(name.full)
     if (stats === undefined) {
-      stats = { account: name.account, worker: name.worker, sessions: 0, accepted: 0, acceptedDifficulty: 0, rejected: {}, lastShareAt: 0, blocks: 0 }
+      stats = {
+        account: name.account,
+        worker: name.worker,
+        sessions: 0,
+        accepted: 0,
+        acceptedDifficulty: 0,
+        rejected: {},
+        lastShareAt: 0,
+        blocks: 0,
+        upstreamAccepted: 0,
+        upstreamAcceptedDifficulty: 0,
+        // No prototype: reject reasons are the upstream's text.
+        upstreamRejected: Object.create(null) as Record<string, number>,
+      }
       this.workers.set(name.full, stats)
     }
     return stats
@@ -345,6 +378,7 @@ export class StratumServer extends EventEmitter implements SessionHost {
 
   /** The share was accepted but could not be recorded: forget it, so the miner may send it again. */
   forgetShare(outcome: AcceptedOutcome): void {
+    this.counters.unrecorded++
     this.validator.forget(outcome)
   }
 
@@ -365,6 +399,17 @@ export class StratumServer extends EventEmitter implements SessionHost {
   }
 
   async recordShare(session: Session, name: WorkerName, share: SubmitRequest, outcome: AcceptedOutcome, now: number): Promise<void> {
+    this.inflight++
+    try {
+      await this.record(name, share, outcome, now, session.id)
+      this.forwardShare(session, name, share, outcome)
+    } finally {
+      // The session fills its reply in the next microtask, before `drain` looks again.
+      if (--this.inflight === 0) queueMicrotask(() => this.onIdle?.())
+    }
+  }
+
+  private async record(name: WorkerName, share: SubmitRequest, outcome: AcceptedOutcome, now: number, session: number): Promise<void> {
     const record: ShareRecord = {
       time: now,
       account: name.account,
@@ -373,7 +418,7 @@ export class StratumServer extends EventEmitter implements SessionHost {
       jobId: share.jobId,
       height: outcome.job.work.height,
       block: outcome.block !== undefined,
-      session: session.id,
+      session,
       source: outcome.job.work.source,
     }
     if (this.sink !== undefined) await this.sink.record(record)
@@ -385,6 +430,90 @@ export class StratumServer extends EventEmitter implements SessionHost {
     stats.lastShareAt = now
     if (outcome.block !== undefined) stats.blocks++
     this.safeEmit('share', record)
+  }
+
+  /**
+   * Proxy mode: offers an accepted, recorded share to the source of its work
+   * (which forwards it upstream when it meets the upstream difficulty). Runs
+   * after the miner's answer is written, and nothing waits for it.
+   */
+  private forwardShare(session: Session, name: WorkerName, share: SubmitRequest, outcome: AcceptedOutcome): void {
+    const work = outcome.job.work
+    const source = this.sources.get(work.source) ?? this.source
+    if (source?.forwardShare === undefined) return
+    const forwarded: ForwardedShare = {
+      work,
+      extranonce1: session.extranonce1,
+      extranonce2: share.extranonce2,
+      ntime: share.ntime,
+      nonce: share.nonce,
+      versionBits: share.versionBits,
+      hash: outcome.hash,
+      account: name.account,
+      worker: name.worker,
+    }
+    setImmediate(() => {
+      let pending: Promise<UpstreamShareResult> | undefined
+      try {
+        pending = source.forwardShare?.(forwarded)
+      } catch (err) {
+        this.log.error({ err, source: source.name }, 'forwarding a share threw')
+        return
+      }
+      pending?.then(
+        (result) => this.upstreamAnswered(name, work.source, result),
+        (err: unknown) => this.log.error({ err, source: source.name }, 'forwarding a share failed'),
+      )
+    })
+  }
+
+  /** The upstream's answer for a forwarded share: per-worker stats and the share sink. */
+  private upstreamAnswered(name: WorkerName, source: string, result: UpstreamShareResult): void {
+    const stats = this.workerStats(name)
+    if (result.accepted) {
+      stats.upstreamAccepted++
+      stats.upstreamAcceptedDifficulty += result.difficulty
+    } else {
+      let reason = result.reason.slice(0, 64)
+      if (!(reason in stats.upstreamRejected) && Object.keys(stats.upstreamRejected).length >= MAX_UPSTREAM_REASONS) reason = 'other'
+      stats.upstreamRejected[reason] = (stats.upstreamRejected[reason] ?? 0) + 1
+    }
+    try {
+      this.sink?.recordUpstream?.({
+        time: this.now(),
+        account: name.account,
+        worker: name.worker,
+        difficulty: result.difficulty,
+        accepted: result.accepted,
+        ...(result.accepted ? {} : { reason: result.reason }),
+        source,
+      })
+    } catch (err) {
+      this.log.error({ err }, 'recording an upstream answer threw')
+    }
+    this.safeEmit('upstream', name, result)
+  }
+
+  /**
+   * New work changed `session`'s extranonce2 size and it cannot take
+   * `mining.set_extranonce`: `client.reconnect` to this pool, then close.
+   * Sessions asked in one burst are spaced `reconnect_spread_ms / sessions`
+   * apart (all of them within `stratum.reconnect_spread_ms` even if every
+   * session is asked), so a farm does not reconnect in one millisecond.
+   */
+  requestReconnect(session: Session): void {
+    if (session.closed || this.reconnects.has(session)) return
+    if (this.reconnects.size === 0) this.reconnectSlot = 0
+    const spread = this.config.reconnect_spread_ms
+    const step = spread / Math.max(1, this.sessions.size)
+    const delay = Math.min(spread, Math.round(this.reconnectSlot++ * step))
+    const timer = setTimeout(() => {
+      this.reconnects.delete(session)
+      session.notify(encodeReconnect())
+      session.closeAfterFlush('reconnect')
+    }, delay)
+    timer.unref()
+    this.reconnects.set(session, timer)
   }
 
   /** Emits to listeners without letting a throwing listener disturb the share path. */
@@ -399,6 +528,7 @@ export class StratumServer extends EventEmitter implements SessionHost {
   shareRejected(_session: Session, reason: RejectReason, name?: WorkerName): void {
     this.counters.rejected[reason] = (this.counters.rejected[reason] ?? 0) + 1
     if (name === undefined) return
+    this.sink?.recordReject?.({ time: this.clock(), account: name.account, worker: name.worker, reason })
     const stats = this.workers.get(name.full)
     if (stats !== undefined) stats.rejected[reason] = (stats.rejected[reason] ?? 0) + 1
   }
@@ -434,14 +564,22 @@ export class StratumServer extends EventEmitter implements SessionHost {
   sessionClosed(session: Session, reason: CloseReason): void {
     if (!this.sessions.delete(session)) return
     this.limiters.delete(session)
+    clearTimeout(this.reconnects.get(session))
+    this.reconnects.delete(session)
     this.access.release(session.address)
     if (session.extranonce1.length > 0) this.allocator.release(session.extranonce1)
     for (const name of session.workers.values()) {
       const stats = this.workers.get(name.full)
-      if (stats !== undefined) stats.sessions--
+      if (stats === undefined) continue
+      stats.sessions--
+      // A worker that never had a share accepted is forgotten with its last
+      // session: otherwise an authorize flood with random names (16 per
+      // connection, reconnecting) grows this table by thousands a second for
+      // a day (test/server/floods.test.ts).
+      if (stats.sessions <= 0 && stats.accepted === 0) this.workers.delete(name.full)
     }
     this.counters.closed[reason] = (this.counters.closed[reason] ?? 0) + 1
-    session.log.debug({ reason, accepted: session.counters.accepted, rejected: session.counters.rejected }, 'disconnected')
+    if (session.debugging) session.log.debug({ reason, accepted: session.counters.accepted, rejected: session.counters.rejected }, 'disconnected')
   }
 
   /** Timeouts and vardiff for every session; housekeeping once a minute. */
@@ -482,10 +620,58 @@ export class StratumServer extends EventEmitter implements SessionHost {
     return out
   }
 
+  /**
+   * Applies a reloaded `[stratum]` section (SIGHUP): `auth` and `limits`
+   * (address lists, connection limits, ban length, timeouts) take effect at
+   * once for new connections and checks; bans and live counts are kept.
+   * Submit-rate limits of open sessions keep their old values. Returns the
+   * changed keys that need a restart (listeners, sizes, masks, TLS), which
+   * are NOT applied.
+   */
+  reload(next: StratumConfig): string[] {
+    const restart: string[] = []
+    for (const key of Object.keys(next) as (keyof StratumConfig)[]) {
+      if (key === 'auth' || key === 'limits') continue
+      if (JSON.stringify(next[key]) !== JSON.stringify(this.config[key])) restart.push(`stratum.${key}`)
+    }
+    this.access.reconfigure(next.limits)
+    this.limits = next.limits
+    this.config = { ...this.config, auth: next.auth, limits: next.limits }
+    return restart
+  }
+
+  /**
+   * A graceful stop (SIGTERM): stops accepting connections and reading
+   * lines, waits (at most `limitMs`) until every share already being
+   * recorded is answered, then closes each session after its replies are
+   * flushed, and finally `close()`s.
+   */
+  async drain(limitMs = 5000): Promise<void> {
+    for (const listener of this.servers) listener.close()
+    for (const socket of this.handshaking) socket.destroy()
+    for (const session of this.sessions) session.pauseInput()
+    if (this.inflight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, limitMs)
+        this.onIdle = () => {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+      this.onIdle = undefined
+    }
+    // Let the sessions write the replies their shares just earned.
+    await new Promise((resolve) => setImmediate(resolve))
+    for (const session of [...this.sessions]) session.closeAfterFlush('shutdown')
+    await this.close()
+  }
+
   /** Stops listening and closes every session. */
   async close(): Promise<void> {
     if (this.ticker !== undefined) clearInterval(this.ticker)
     this.unsubscribe?.()
+    for (const timer of this.reconnects.values()) clearTimeout(timer)
+    this.reconnects.clear()
     for (const session of this.sessions) session.close('shutdown')
     for (const socket of this.handshaking) socket.destroy()
     await Promise.all(this.servers.map((l) => new Promise<void>((resolve) => l.close(() => resolve()))))

@@ -35,7 +35,10 @@ export class SubmitLimiter {
     now: number,
   ) {
     this.windowStart = now
-    this.recent = new Uint8Array(limits.invalid_window)
+    // From Node's shared buffer pool (windows up to 4 KiB): a Uint8Array of
+    // its own costs an ArrayBuffer and a native backing store, about 270
+    // bytes more per session (docs/benchmarks.md, sessions).
+    this.recent = Buffer.allocUnsafe(limits.invalid_window).fill(0)
   }
 
   /** Counts one submit; says whether a limit was crossed. */

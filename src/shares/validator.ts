@@ -117,15 +117,20 @@ export class ShareValidator {
     const staleDetail = `job ${share.jobId} is from an older block`
     // A stale job's share is answered "stale" whatever else is wrong with it.
     const fail = (reason: ShareRejectReason, detail: string): ShareOutcome => (job.stale ? reject('stale', staleDetail) : reject(reason, detail))
-    if (share.extranonce2.length !== ctx.extranonce2Size) {
-      return fail('bad-extranonce2', `extranonce2 is ${share.extranonce2.length} bytes, expected ${ctx.extranonce2Size}`)
-    }
     const work = job.work
+    // Per job, not per session: in proxy mode the size changes with the
+    // upstream's, and a share of an older job keeps the size of its job.
+    const en2Size = work.extranonceSize - ctx.extranonce1.length
+    if (share.extranonce2.length !== en2Size) {
+      return fail('bad-extranonce2', `extranonce2 is ${share.extranonce2.length} bytes, expected ${en2Size}`)
+    }
     if (share.ntime < work.ntime) return fail('bad-ntime', `ntime ${share.ntime} is before the job's ${work.ntime}`)
     if (share.ntime > nowS + MAX_NTIME_AHEAD_S) return fail('bad-ntime', `ntime ${share.ntime} is more than 2 hours ahead`)
     const bits = share.versionBits ?? 0
-    if ((bits & ~ctx.versionMask) !== 0) {
-      return fail('bad-version-bits', `version bits ${hex(bits)} outside the granted mask ${hex(ctx.versionMask)}`)
+    // The session's grant AND the work's own limit (proxy mode: the upstream's mask).
+    const mask = work.versionMask === undefined ? ctx.versionMask : (ctx.versionMask & work.versionMask) >>> 0
+    if ((bits & ~mask) !== 0) {
+      return fail('bad-version-bits', `version bits ${hex(bits)} outside the granted mask ${hex(mask)}`)
     }
 
     // Coinbase: coinb1 | extranonce1 | extranonce2 | coinb2, one allocation.
@@ -138,7 +143,7 @@ export class ShareValidator {
 
     const header = this.header
     // BIP 310: (job version & ~mask) | (bits & mask); bits outside were refused above.
-    header.writeUInt32LE(((work.version & ~ctx.versionMask) | bits) >>> 0, 0)
+    header.writeUInt32LE(((work.version & ~mask) | bits) >>> 0, 0)
     work.prevHash.copy(header, 4)
     this.hasher.merkleRoot(this.hasher.sha256d(coinbase), job.branch).copy(header, 36)
     header.writeUInt32LE(share.ntime, 68)

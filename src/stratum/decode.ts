@@ -10,6 +10,7 @@
  * message names the method, the field and the bad value. Nothing here
  * throws to the caller.
  */
+import { detachString, parseFlatRequest } from './flat-request.js'
 import { scanJson } from './json-guard.js'
 import type {
   AuthorizeRequest,
@@ -41,6 +42,8 @@ export interface DecodeOptions {
   readonly maxDepth?: number
   /** Default `MAX_PARAMS`. */
   readonly maxParams?: number
+  /** Read flat lines without `JSON.parse` (flat-request.ts); default true. False forces the full path (tests compare the two). */
+  readonly fastPath?: boolean
 }
 
 /**
@@ -191,7 +194,8 @@ function decodeSubscribe(id: JsonRpcId, params: readonly unknown[]): SubscribeRe
   const request: { -readonly [K in keyof SubscribeRequest]: SubscribeRequest[K] } = { kind: 'subscribe', id }
   if (agent !== undefined && agent !== null) {
     if (typeof agent !== 'string') throw new BadParam(`mining.subscribe: user agent must be a string, got ${describe(agent)}`)
-    if (agent.length > 0) request.userAgent = agent.length > MAX_USER_AGENT_LENGTH ? agent.slice(0, MAX_USER_AGENT_LENGTH) : agent
+    // Kept for the session's life: a copy, not a slice holding the line (flat-request.ts).
+    if (agent.length > 0) request.userAgent = detachString(agent.length > MAX_USER_AGENT_LENGTH ? agent.slice(0, MAX_USER_AGENT_LENGTH) : agent)
   }
   // cgminer-family and WhatsMiner resend their previous session id; one that
   // is not ours (another pool's format) is ignored, never an error.
@@ -202,7 +206,8 @@ function decodeSubscribe(id: JsonRpcId, params: readonly unknown[]): SubscribeRe
 function decodeAuthorize(id: JsonRpcId, params: readonly unknown[]): AuthorizeRequest {
   const M = 'mining.authorize'
   if (params.length === 0) throw new BadParam(`${M}: expected params [user, password], got none`)
-  return { kind: 'authorize', id, user: text(M, 'user', params[0], MAX_WORKER_NAME_LENGTH), password: optionalText(M, 'password', params[1], 1024) }
+  // The worker name is kept for the session's life: a copy, not a slice holding the line (flat-request.ts).
+  return { kind: 'authorize', id, user: detachString(text(M, 'user', params[0], MAX_WORKER_NAME_LENGTH)), password: optionalText(M, 'password', params[1], 1024) }
 }
 
 function decodeSubmit(id: JsonRpcId, params: readonly unknown[]): SubmitRequest {
@@ -273,6 +278,11 @@ function decodeMethod(id: JsonRpcId, method: string, params: readonly unknown[])
 export function decodeRequest(line: string, options: DecodeOptions = {}): DecodeResult {
   const maxDepth = options.maxDepth ?? MAX_JSON_DEPTH
   const maxParams = options.maxParams ?? MAX_PARAMS
+  if (options.fastPath !== false) {
+    // The common flat line (every submit): same result as below, without JSON.parse.
+    const flat = parseFlatRequest(line)
+    if (flat !== undefined) return decodeParams(flat.id, flat.method, flat.params ?? NO_PARAMS, maxParams)
+  }
   const scan = scanJson(line, maxDepth)
   if (!scan.ok) return failure(null, 'invalid-request', scan.message)
   let message: unknown
@@ -301,9 +311,14 @@ export function decodeRequest(line: string, options: DecodeOptions = {}): Decode
   const rawParams = own(object, 'params')
   const params = rawParams === undefined || rawParams === null ? NO_PARAMS : rawParams
   if (!Array.isArray(params)) return failure(id, 'invalid-params', `${method}: params must be an array, got ${describe(rawParams)}`)
+  return decodeParams(id, method, params as readonly unknown[], maxParams)
+}
+
+/** The request of a method and its params (both paths end here). */
+function decodeParams(id: JsonRpcId, method: string, params: readonly unknown[], maxParams: number): DecodeResult {
   if (params.length > maxParams) return failure(id, 'invalid-params', `${method}: at most ${maxParams} params, got ${params.length}`)
   try {
-    return { ok: true, request: decodeMethod(id, method, params as readonly unknown[]) }
+    return { ok: true, request: decodeMethod(id, method, params) }
   } catch (err) {
     if (!(err instanceof BadParam)) throw err // a bug in this module, not bad input: let it surface
     return failure(id, 'invalid-params', err.message)

@@ -1,0 +1,202 @@
+/**
+ * The pool process of `bench-load` (scripts/bench-load.ts): a real
+ * Headframe pool, started by `startPool` exactly as `headframe run` starts
+ * it (hasher, LevelDB ledger with group commit, Stratum server), with a
+ * static work source in place of bitcoind, so that the load generator
+ * measures the pool and nothing else.
+ *
+ * Forked by bench-load with an IPC channel; not meant to be run by hand.
+ * Options come as one JSON argument (`PoolRunnerOptions`). The work is the
+ * regtest `empty-mempool` fixture's coinbase with a mainnet-like network
+ * target (no share is ever a block) and a synthetic merkle branch of
+ * `branch` levels (12 is mainnet-like: the share check hashes one node per
+ * level).
+ *
+ * Messages (parent -> pool):
+ * - `{ type: 'block' }`: a new block (clean job on a new previous hash): the
+ *   generators' earlier jobs become stale. Answers `{ type: 'block-done', jobId }`.
+ * - `{ type: 'stats', gc }`: the pool's counters, sessions and memory, after
+ *   a full GC when `gc` (the process runs with --expose-gc). Answers `{ type: 'stats', ... }`.
+ * - `{ type: 'heap-snapshot', dir }`: writes a V8 heap snapshot into `dir`.
+ * - `{ type: 'exit' }`: stops the pool (the ledger flushed), removes the
+ *   temporary ledger, exits.
+ * It exits by itself when the parent goes away and after `HARD_LIMIT_MS`.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { randomBytes } from 'node:crypto'
+import { writeHeapSnapshot } from 'node:v8'
+import { startPool, type Pool } from '../src/app.js'
+import { parseConfig } from '../src/config/index.js'
+import type { JobSource, WorkListener } from '../src/jobs/job-source.js'
+import type { BlockCandidate, BlockSubmitResult, Work } from '../src/jobs/work.js'
+import type { LogConfig } from '../src/config/index.js'
+import { createLogger } from '../src/log.js'
+import { freePort } from '../test/helpers/free-port.js'
+
+const HARD_LIMIT_MS = 20 * 60_000
+/** Mainnet-like compact target: no share ever meets it by chance. */
+const HARD_BITS = 0x1703a30c
+
+/** What bench-load asks of the pool. */
+export interface PoolRunnerOptions {
+  /** Fixed share difficulty of every session (tiny: every share meets it). */
+  readonly difficulty: number
+  /** Merkle branch levels of the work. */
+  readonly branch: number
+  readonly sync: boolean
+  readonly groupCommitMs: number
+  readonly groupCommitMax: number
+  readonly logLevel: LogConfig['level']
+}
+
+export type ToPool = { type: 'block' } | { type: 'stats'; gc: boolean } | { type: 'heap-snapshot'; dir: string } | { type: 'exit' }
+
+export interface PoolStats {
+  type: 'stats'
+  pid: number
+  sessions: number
+  authorized: number
+  accepted: number
+  rejected: Record<string, number>
+  closed: Record<string, number>
+  rssBytes: number
+  heapUsedBytes: number
+  externalBytes: number
+  groups: number
+  groupItems: number
+  /** Rejected shares (and upstream answers) tallied by the ledger so far. */
+  events: number
+}
+
+export type FromPool =
+  | { type: 'ready'; port: number; pid: number; hasher: string }
+  | { type: 'block-done'; jobId: string }
+  | { type: 'heap-snapshot'; path: string }
+  | PoolStats
+  | { type: 'error'; message: string }
+
+interface Fixture {
+  stratum: { header: string; coinb1: string; coinb2: string; version: string; ntime: string; extranonce1: string; extranonce2: string }
+  getblocktemplate: { height: number }
+}
+
+function fixturePath(name: string): string {
+  const here = fileURLToPath(new URL('.', import.meta.url))
+  // dist/scripts/ when compiled, scripts/ when run from source.
+  for (const up of ['../..', '..']) {
+    const path = join(here, up, 'test', 'fixtures', 'regtest', `${name}.json`)
+    if (existsSync(path)) return path
+  }
+  throw new Error(`fixture ${name} not found (test/fixtures/regtest)`)
+}
+
+/** A work source that serves one fixed piece of work and a new block on request. */
+export class StaticSource implements JobSource {
+  readonly name = 'bench'
+  private readonly listeners = new Set<WorkListener>()
+  private work: Work
+
+  constructor(branch: number) {
+    const f = JSON.parse(readFileSync(fixturePath('empty-mempool'), 'utf8')) as Fixture
+    const s = f.stratum
+    this.work = {
+      source: this.name,
+      prevHash: Buffer.from(s.header, 'hex').subarray(4, 36),
+      coinb1: Buffer.from(s.coinb1, 'hex'),
+      coinb2: Buffer.from(s.coinb2, 'hex'),
+      extranonceSize: s.extranonce1.length / 2 + s.extranonce2.length / 2,
+      merkleBranch: Array.from({ length: branch }, () => randomBytes(32)),
+      version: Number.parseInt(s.version, 16),
+      nbits: HARD_BITS,
+      ntime: Number.parseInt(s.ntime, 16),
+      height: f.getblocktemplate.height,
+      cleanJobs: true,
+    }
+  }
+
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+
+  onWork(listener: WorkListener): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  current(): Work | undefined {
+    return this.work
+  }
+
+  /** A new block: a clean job on a new previous hash. */
+  nextBlock(): void {
+    this.work = { ...this.work, prevHash: randomBytes(32), height: (this.work.height ?? 0) + 1, cleanJobs: true }
+    for (const l of this.listeners) l(this.work)
+  }
+
+  async submitBlock(_candidate: BlockCandidate): Promise<BlockSubmitResult> {
+    return { accepted: false, reason: 'bench: no blocks' }
+  }
+}
+
+async function main(options: PoolRunnerOptions): Promise<void> {
+  setTimeout(() => process.exit(2), HARD_LIMIT_MS).unref()
+  const dir = mkdtempSync(join(tmpdir(), 'bench-pool-'))
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }))
+  const config = parseConfig({
+    stratum: {
+      host: '127.0.0.1',
+      port: await freePort(),
+      limits: { max_connections_per_ip: 0, max_submits_per_second: 1_000_000, max_invalid_ratio: 1, idle_timeout_s: 3600 },
+    },
+    vardiff: { fixed_difficulty: options.difficulty, min_difficulty: Math.min(1, options.difficulty), start_difficulty: Math.min(1, options.difficulty) },
+    ledger: { path: join(dir, 'ledger'), sync: options.sync, group_commit_ms: options.groupCommitMs, group_commit_max: options.groupCommitMax },
+    http: { enabled: false },
+    log: { level: options.logLevel },
+  })
+  const source = new StaticSource(options.branch)
+  const log = createLogger(config.log, process.stderr)
+  const pool: Pool = await startPool({ config, origin: { kind: 'defaults' }, log, env: process.env, source })
+  const send = (m: FromPool): void => void process.send?.(m)
+  const stop = async (): Promise<void> => {
+    await pool.stop().catch(() => {})
+    process.exit(0)
+  }
+  process.on('message', (m: ToPool) => {
+    if (m.type === 'exit') return void stop()
+    if (m.type === 'block') {
+      source.nextBlock()
+      return send({ type: 'block-done', jobId: pool.stratum.currentJob()?.id ?? '' })
+    }
+    if (m.type === 'heap-snapshot') return send({ type: 'heap-snapshot', path: writeHeapSnapshot(join(m.dir, `pool-${process.pid}.heapsnapshot`)) })
+    if (m.gc) (globalThis as { gc?: () => void }).gc?.()
+    const mem = process.memoryUsage()
+    const c = pool.stratum.counters
+    const ledger = pool.ledger.stats
+    send({
+      type: 'stats',
+      pid: process.pid,
+      sessions: pool.stratum.sessions.size,
+      authorized: pool.stratum.sessionStates().authorized,
+      accepted: c.accepted,
+      rejected: { ...c.rejected },
+      closed: { ...c.closed },
+      rssBytes: mem.rss,
+      heapUsedBytes: mem.heapUsed,
+      externalBytes: mem.external + mem.arrayBuffers,
+      groups: ledger.groups,
+      groupItems: ledger.shares,
+      events: ledger.events,
+    })
+  })
+  process.on('disconnect', () => void stop())
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stop())
+  send({ type: 'ready', port: pool.port, pid: process.pid, hasher: `${pool.hasher.backend} ${pool.hasher.implementation}` })
+}
+
+main(JSON.parse(process.argv[2] ?? '{}') as PoolRunnerOptions).catch((err: unknown) => {
+  process.send?.({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) } satisfies FromPool)
+  console.error(`bench-pool: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)
+  process.exit(1)
+})

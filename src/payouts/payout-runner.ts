@@ -1,0 +1,259 @@
+/**
+ * The payout loop: every interval, balances at or above the threshold are
+ * paid (mode `onchain`) or only listed (mode `report`).
+ *
+ * Idempotency is the point of this module (docs/payouts.md walks through
+ * every crash point). In short:
+ *
+ * 1. A batch is created in one atomic ledger write WITH the debits of its
+ *    accounts (`PayoutBatchStore.create`): money is in a balance or in
+ *    exactly one batch, never both, never neither.
+ * 2. Before each send, the attempt is recorded (fsynced).
+ * 3. The sender carries the batch id with the payment (the transaction
+ *    comment); its txid is recorded after.
+ * 4. A batch still pending when a run starts (a crash, or a send that got
+ *    no answer) is never sent blindly: if an attempt was recorded, the
+ *    wallet is asked for a payment carrying the batch id first. Found: the
+ *    txid is recorded. Not found: it is sent again only once
+ *    `reconcileGraceMs` passed since the last attempt, so a send still in
+ *    flight in bitcoind cannot be doubled. The wallet unreachable: wait.
+ * 5. A send the wallet refused with an answer (certainly unpaid) fails the
+ *    batch and credits the money back in one atomic write.
+ *
+ * Runs never overlap, and no new batch is made while an older one is
+ * unresolved.
+ */
+import { LedgerError, type BatchOp, type Ledger, type PayoutBatch, newBatchId } from '../ledger/index.js'
+import type { Logger } from '../log.js'
+import { selectPayouts } from './threshold.js'
+import { certainlyUnpaid, type PayoutOutput, type PayoutSender } from './sender.js'
+
+/** Named moments of a run where tests inject a crash. */
+export type PayoutCrashPoint = 'batch-created' | 'attempt-recorded' | 'sent' | 'txid-recorded'
+
+export interface PayoutRunnerOptions {
+  readonly ledger: Ledger
+  /** Absent: mode `report` (nothing is sent). */
+  readonly sender?: PayoutSender | undefined
+  readonly thresholdSats: bigint
+  /** The payout address of an account, or undefined when it has none. */
+  readonly addressOf: (account: string) => string | undefined
+  /** Outputs (addresses) per transaction; more make several batches. Default 250. */
+  readonly maxOutputs?: number
+  /** Wait after an unanswered send before a batch absent from the wallet is sent again (ms). Default 5 minutes. */
+  readonly reconcileGraceMs?: number
+  readonly clock?: () => number
+  readonly log?: Logger | undefined
+  /** Operations (webhook events) written atomically with a batch's final status. */
+  readonly eventOps?: (type: 'payout.sent' | 'payout.failed', batch: PayoutBatch) => BatchOp[]
+  /** Called after a write that carried `eventOps` committed (wakes the webhook dispatcher). */
+  readonly eventsWritten?: () => void
+  /** Test hook: called at each crash point; throwing there stops the run like a crash would. */
+  readonly faults?: (point: PayoutCrashPoint, batch: PayoutBatch) => void
+}
+
+/** One account in a plan. */
+export interface PlannedPayout {
+  readonly account: string
+  readonly amount: bigint
+  /** Undefined: no valid address, the balance carries over. */
+  readonly address: string | undefined
+}
+
+/** What a run saw and did. */
+export interface PayoutRunResult {
+  readonly mode: 'report' | 'onchain'
+  /** Accounts at or above the threshold (with or without an address). */
+  readonly planned: readonly PlannedPayout[]
+  /** Batches created by this run. */
+  readonly created: readonly PayoutBatch[]
+  /** Batches this run settled as sent, failed, or left pending. */
+  readonly sent: readonly PayoutBatch[]
+  readonly failed: readonly PayoutBatch[]
+  readonly pending: readonly PayoutBatch[]
+}
+
+export class PayoutRunner {
+  private readonly ledger: Ledger
+  private readonly sender: PayoutSender | undefined
+  private readonly clock: () => number
+  private readonly log: Logger | undefined
+  private readonly maxOutputs: number
+  private readonly graceMs: number
+  private running: Promise<PayoutRunResult> | undefined
+  private timer: NodeJS.Timeout | undefined
+  private stopped = false
+
+  constructor(private readonly options: PayoutRunnerOptions) {
+    this.ledger = options.ledger
+    this.sender = options.sender
+    this.clock = options.clock ?? Date.now
+    this.log = options.log
+    this.maxOutputs = options.maxOutputs ?? 250
+    this.graceMs = options.reconcileGraceMs ?? 300_000
+  }
+
+  get mode(): 'report' | 'onchain' {
+    return this.sender === undefined ? 'report' : 'onchain'
+  }
+
+  /** Balances at or above the threshold and their addresses, by account name. */
+  async plan(): Promise<PlannedPayout[]> {
+    const { payouts } = selectPayouts(await this.ledger.balances(), this.options.thresholdSats)
+    return [...payouts].map(([account, amount]) => ({ account, amount, address: this.options.addressOf(account) }))
+  }
+
+  /** One run now (or the one already running). */
+  runOnce(): Promise<PayoutRunResult> {
+    this.running ??= this.run().finally(() => (this.running = undefined))
+    return this.running
+  }
+
+  /** Runs every `intervalMs`, the first after `firstDelayMs`. Failures are logged, never thrown. */
+  start(intervalMs: number, firstDelayMs = 60_000): void {
+    const schedule = (delay: number): void => {
+      if (this.stopped) return
+      this.timer = setTimeout(() => {
+        this.runOnce()
+          .catch((err: unknown) => this.log?.error({ err }, 'payout run failed; the next run retries'))
+          .finally(() => schedule(intervalMs))
+      }, delay)
+      this.timer.unref()
+    }
+    schedule(firstDelayMs)
+  }
+
+  /** Stops the schedule and waits for a run in progress (its send has its own timeout). */
+  async stop(): Promise<void> {
+    this.stopped = true
+    clearTimeout(this.timer)
+    await this.running?.catch(() => undefined)
+  }
+
+  private async run(): Promise<PayoutRunResult> {
+    const sent: PayoutBatch[] = []
+    const failed: PayoutBatch[] = []
+    const pending: PayoutBatch[] = []
+    const created: PayoutBatch[] = []
+    const file = (b: PayoutBatch): void => void (b.status === 'sent' ? sent : b.status === 'failed' ? failed : pending).push(b)
+    const sender = this.sender
+    const unresolved = await this.ledger.payoutBatches.list({ status: 'pending' })
+    if (sender !== undefined) {
+      for (const batch of unresolved) file(await this.settle(sender, batch))
+    } else if (unresolved.length > 0) {
+      // Switched from onchain to report with batches in flight: they wait for onchain mode.
+      pending.push(...unresolved)
+      this.log?.warn({ batches: unresolved.map((b) => b.id) }, 'pending payout batches are left as they are in mode report; switch back to onchain to reconcile them')
+    }
+    const planned = await this.plan()
+    const result = (): PayoutRunResult => ({ mode: this.mode, planned, created, sent, failed, pending })
+    const payable = planned.filter((p): p is PlannedPayout & { address: string } => p.address !== undefined)
+    const missing = planned.filter((p) => p.address === undefined).map((p) => p.account)
+    if (missing.length > 0) this.log?.warn({ accounts: missing }, 'accounts above the payout threshold have no valid payout address ([payouts.addresses]); their balances carry over')
+    if (sender === undefined) {
+      if (payable.length > 0) this.log?.info({ payouts: payable.map((p) => ({ account: p.account, address: p.address, sats: p.amount.toString() })) }, 'payouts due (mode report: nothing sent)')
+      return result()
+    }
+    // An unresolved batch first: new ones wait until the wallet is understood.
+    if (pending.length > 0 || payable.length === 0) return result()
+    for (const lines of this.chunks(payable)) {
+      let batch: PayoutBatch
+      try {
+        batch = await this.ledger.payoutBatches.create({ id: newBatchId(this.clock()), sender: sender.kind, lines })
+      } catch (err) {
+        // A balance changed since the plan (an orphan reversal): nothing was written.
+        if (err instanceof LedgerError && err.code === 'HF_LEDGER_BALANCE') {
+          this.log?.warn({ err }, 'a balance changed while planning payouts; the next run plans again')
+          break
+        }
+        throw err
+      }
+      created.push(batch)
+      this.options.faults?.('batch-created', batch)
+      const settled = await this.settle(sender, batch)
+      file(settled)
+      if (settled.status === 'pending') break
+    }
+    return result()
+  }
+
+  /** Groups lines into batches of at most `maxOutputs` distinct addresses. */
+  private chunks(lines: readonly (PlannedPayout & { address: string })[]): (PlannedPayout & { address: string })[][] {
+    const out: (PlannedPayout & { address: string })[][] = []
+    let current: (PlannedPayout & { address: string })[] = []
+    let addresses = new Set<string>()
+    for (const line of lines) {
+      if (!addresses.has(line.address) && addresses.size >= this.maxOutputs) {
+        out.push(current)
+        current = []
+        addresses = new Set()
+      }
+      current.push(line)
+      addresses.add(line.address)
+    }
+    if (current.length > 0) out.push(current)
+    return out
+  }
+
+  /** Brings one pending batch as far as it safely can go. */
+  private async settle(sender: PayoutSender, start: PayoutBatch): Promise<PayoutBatch> {
+    let batch = start
+    const log = this.log?.child({ batch: batch.id })
+    if (batch.attempts > 0) {
+      let found
+      try {
+        found = await sender.find(batch.id, batch.createdAt)
+      } catch (err) {
+        log?.warn({ err }, 'cannot look the pending payout batch up in the wallet; it stays pending, nothing is sent')
+        return batch
+      }
+      if (found !== undefined) {
+        log?.info({ txid: found.txid }, 'pending payout batch found in the wallet: recording its txid (not sending again)')
+        return this.markSent(batch, found.txid)
+      }
+      const since = this.clock() - (batch.lastAttemptAt ?? 0)
+      if (since < this.graceMs) {
+        log?.warn({ waitedMs: since, graceMs: this.graceMs }, 'pending payout batch not in the wallet yet; waiting out the grace period before sending it again')
+        return batch
+      }
+    }
+    batch = await this.ledger.payoutBatches.update(batch.id, { attempts: batch.attempts + 1, lastAttemptAt: this.clock() })
+    this.options.faults?.('attempt-recorded', batch)
+    const outputs = mergeOutputs(batch)
+    let txid: string
+    try {
+      ;({ txid } = await sender.send({ batchId: batch.id, outputs }))
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err)
+      if (certainlyUnpaid(err)) {
+        log?.error({ err }, 'the wallet refused the payout batch: it is marked failed and the amounts credited back')
+        const { batch: done } = await this.ledger.payoutBatches.fail(batch.id, message, this.events('payout.failed', { ...batch, status: 'failed', error: message }))
+        this.options.eventsWritten?.()
+        return done
+      }
+      log?.warn({ err }, 'payout batch send got no answer: it stays pending and is looked up in the wallet before any resend')
+      return this.ledger.payoutBatches.update(batch.id, { error: message })
+    }
+    this.options.faults?.('sent', batch)
+    return this.markSent(batch, txid)
+  }
+
+  private async markSent(batch: PayoutBatch, txid: string): Promise<PayoutBatch> {
+    const sentAt = this.clock()
+    const done = await this.ledger.payoutBatches.update(batch.id, { status: 'sent', txid, sentAt }, this.events('payout.sent', { ...batch, status: 'sent', txid, sentAt }))
+    this.options.eventsWritten?.()
+    this.options.faults?.('txid-recorded', done)
+    return done
+  }
+
+  private events(type: 'payout.sent' | 'payout.failed', batch: PayoutBatch): BatchOp[] {
+    return this.options.eventOps?.(type, batch) ?? []
+  }
+}
+
+/** A batch's outputs: one per address (accounts sharing an address are summed), in first-seen order. */
+export function mergeOutputs(batch: Pick<PayoutBatch, 'lines'>): PayoutOutput[] {
+  const byAddress = new Map<string, bigint>()
+  for (const line of batch.lines) byAddress.set(line.address, (byAddress.get(line.address) ?? 0n) + line.amount)
+  return [...byAddress].map(([address, amount]) => ({ address, amount }))
+}

@@ -1,0 +1,33 @@
+/**
+ * After an I/O error from LevelDB, the ledger refuses every later write
+ * until it is reopened (src/ledger/context.ts): LevelDB would accept them
+ * after a torn log record and drop them at the next open. This is the
+ * portable half of test/faults/ledger-disk.test.ts (which needs a tmpfs
+ * mount): the I/O error is raised by a prewrite hook with LevelDB's code.
+ * Other write failures (a closed database, a hook's own error) do not
+ * latch: test/ledger/group-commit.test.ts shows the ledger going on.
+ */
+import t from 'tap'
+import { T0, allShares, ledgerPath, openLedger, share } from '../helpers/ledger-fixtures.js'
+
+t.test('an I/O error refuses every later write until the ledger is reopened', async (t) => {
+  const path = ledgerPath(t)
+  const ledger = await openLedger(t, { path })
+  await ledger.record(share({ jobId: 'kept', time: T0 }))
+  let failing = true
+  ledger.database.hooks.prewrite.add(() => {
+    if (failing) throw Object.assign(new Error('IO error: 000005.log: No space left on device'), { code: 'LEVEL_IO_ERROR' })
+  })
+  const first = await ledger.record(share({ jobId: 'lost', time: T0 + 1 })).catch((err: unknown) => err as Error & { code?: string })
+  t.match(first, { code: 'HF_LEDGER_WRITE', message: /No space left on device/ })
+
+  failing = false // space again: LevelDB would take writes now
+  await t.rejects(ledger.record(share({ jobId: 'after', time: T0 + 2 })), { code: 'HF_LEDGER_WRITE', message: /an earlier write failed \(.*No space left.*\).*restart Headframe/ })
+  await t.rejects(ledger.credit('acct', 5n), { code: 'HF_LEDGER_WRITE' }, 'money writes too')
+  t.equal(await ledger.balance('acct'), 0n, 'reads still work')
+  await ledger.close()
+
+  const again = await openLedger(t, { path })
+  await again.record(share({ jobId: 'reopened', time: T0 + 3 }))
+  t.same((await allShares(again)).map((s) => s.jobId), ['kept', 'reopened'], 'only acknowledged shares, and writes work after reopening')
+})
