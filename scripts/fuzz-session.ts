@@ -10,7 +10,7 @@
  *
  * - nothing throws out of the session (a throw would reach the socket's
  *   'data' emitter, which in production is Node's stream machinery);
- * - every line out is one JSON object and one LF;
+ * - everything written is whole lines, each one JSON object and one LF;
  * - every complete request line gets exactly one reply, in order, until the
  *   session closes itself, and every line that does not decode gets an
  *   error reply (never a result);
@@ -195,7 +195,14 @@ class SessionFuzzer implements FuzzTarget<SessionInput> {
     const reference = new LineFramer({ maxLineBytes: server.config.max_line_bytes }).push(stream)
     const expected = reference.lines.map((l) => decodeRequest(l))
     const requests = expected.filter((d) => !(d.ok && d.request.kind === 'response'))
-    const replies = socket.written.map(checkOutgoingLine).filter((m) => m.method === undefined)
+    // A session writes what one tick produced in one write: split it back into lines.
+    const out = socket.written.join('')
+    if (out !== '' && !out.endsWith('\n')) throw new PropertyViolation(`output does not end a line: ${JSON.stringify(out.slice(-100))}`)
+    const replies = out
+      .split(/(?<=\n)/)
+      .filter((l) => l !== '')
+      .map(checkOutgoingLine)
+      .filter((m) => m.method === undefined)
     this.stats.cases++
     this.stats.lines += reference.lines.length
 

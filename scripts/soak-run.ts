@@ -14,7 +14,6 @@
  * and a day of retention pruning fit into minutes. Sockets and the group
  * commit run on real time.
  */
-import { fork } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseConfig } from '../src/config/index.js'
@@ -41,8 +40,11 @@ export interface SoakOptions {
   readonly reportS?: number
   /** Mean wall-clock ms between one session's submits. Default 2000. */
   readonly shareIntervalMs?: number
-  /** Run the miners in child processes of `minerScript` (this many sessions each); else in this process. */
-  readonly minerProcesses?: { readonly script: string; readonly perProcess: number }
+  /**
+   * Starts the miners elsewhere (scripts/soak.ts: child processes) and
+   * returns how to stop them; by default they run in this process (`SoakMiners`).
+   */
+  readonly startMiners?: (port: number, sessions: number, intervalMs: number) => Promise<() => Promise<void>>
   /** Called with each sample as it is taken. */
   readonly onSample?: (sample: SoakSample) => void
 }
@@ -96,7 +98,13 @@ export function openFds(): number {
 
 function dirBytes(dir: string): number {
   let total = 0
-  for (const name of readdirSync(dir)) {
+  let names: string[]
+  try {
+    names = readdirSync(dir)
+  } catch {
+    return 0 // not created yet, or removed by the caller
+  }
+  for (const name of names) {
     try {
       total += statSync(join(dir, name)).size
     } catch {
@@ -196,6 +204,16 @@ export class SoakMiners {
   }
 }
 
+/** Miners in this process; resolves once they are connecting, with how to stop them. */
+async function startInProcess(port: number, sessions: number, intervalMs: number): Promise<() => Promise<void>> {
+  const miners = new SoakMiners(port, sessions, intervalMs)
+  const started = miners.start()
+  return async () => {
+    await started
+    await miners.stop()
+  }
+}
+
 /** Runs the soak (see the module comment). */
 export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const speed = options.speed ?? 1
@@ -224,15 +242,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   server.attachSource(source)
 
   const interval = options.shareIntervalMs ?? 2000
-  const inProcess = options.minerProcesses === undefined ? new SoakMiners(port, options.sessions, interval) : undefined
-  const children = options.minerProcesses
-    ? Array.from({ length: Math.ceil(options.sessions / options.minerProcesses.perProcess) }, (_, i) => {
-        const per = options.minerProcesses?.perProcess ?? 1
-        const count = Math.min(per, options.sessions - i * per)
-        return fork(options.minerProcesses?.script ?? '', ['--miners', String(count), '--port', String(port), '--first', String(i * per), '--interval-ms', String(interval)], { stdio: 'inherit' })
-      })
-    : []
-  const minersStarted = inProcess?.start()
+  const stopMiners = (options.startMiners ?? startInProcess)(port, options.sessions, interval)
 
   const samples: SoakSample[] = []
   const sample = (): void => {
@@ -265,9 +275,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   sample()
 
   // Close everything; then the handles must be back to the baseline.
-  await minersStarted
-  await inProcess?.stop()
-  await Promise.all(children.map((c) => new Promise((resolve) => (c.once('exit', resolve), c.kill('SIGTERM')))))
+  await (await stopMiners)()
   await server.close()
   await ledger.flush()
   let ledgerShares = 0

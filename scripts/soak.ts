@@ -14,6 +14,7 @@
  *
  * Child mode (used by the above): --miners N --port P --first K --interval-ms I.
  */
+import { fork } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -45,6 +46,19 @@ async function minersChild(): Promise<void> {
   await miners.start()
 }
 
+/** Miners in child processes of this script, 500 sessions each (well under 20,000 open files a process). */
+async function forkMiners(port: number, sessions: number, intervalMs: number): Promise<() => Promise<void>> {
+  const perProcess = 500
+  const children = Array.from({ length: Math.ceil(sessions / perProcess) }, (_, i) =>
+    fork(fileURLToPath(import.meta.url), ['--miners', String(Math.min(perProcess, sessions - i * perProcess)), '--port', String(port), '--first', String(i * perProcess), '--interval-ms', String(intervalMs)], {
+      stdio: 'inherit',
+    }),
+  )
+  return async () => {
+    await Promise.all(children.map((c) => new Promise((resolve) => (c.once('exit', resolve), c.kill('SIGTERM')))))
+  }
+}
+
 async function main(): Promise<number> {
   const dir = values.dir ?? mkdtempSync(join(tmpdir(), 'headframe-soak-'))
   const ledgerPath = values.dir === undefined ? join(dir, 'ledger') : dir
@@ -59,7 +73,7 @@ async function main(): Promise<number> {
     blockEveryS: Number(values['block-every-s']),
     reportS: Number(values['report-s']),
     shareIntervalMs: Number(values['share-interval-ms']),
-    minerProcesses: { script: fileURLToPath(import.meta.url), perProcess: 500 },
+    startMiners: forkMiners,
     onSample: (s) => console.log(`| ${columns.map((c) => (c === 'medianDifficulty' ? s[c].toExponential(2) : String(s[c]))).join(' | ')} |`),
   })
   if (values.dir === undefined) rmSync(dir, { recursive: true, force: true })

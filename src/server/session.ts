@@ -514,9 +514,6 @@ export class Session implements ShareContext {
     this.markClosed(reason)
     if (data !== '') this.socket.write(data)
     this.socket.end()
-    // Read nothing more: a client pushing a 10 MB line would otherwise be
-    // read (and dropped) at full speed until the cut below (bench-abuse).
-    this.socket.pause()
     // A peer that never reads would hold the socket open: cut it after 5 s.
     setTimeout(() => this.socket.destroy(), 5000).unref()
   }

@@ -31,7 +31,9 @@ t.test('200 sessions x 20 s: no share lost, no handle leaked', async (t) => {
   t.equal(report.ledgerShares + report.pruned, report.accepted, 'every accepted share is in the ledger, once')
   // Rejects: only shares for a job a block change made stale while the miner was sending them.
   t.same(Object.keys(report.rejected).filter((r) => r !== 'stale' && r !== 'job-not-found'), [], `rejects: ${JSON.stringify(report.rejected)}`)
-  t.same(Object.keys(report.closed).filter((r) => r !== 'client-closed' && r !== 'shutdown'), [], `sessions closed only at the end: ${JSON.stringify(report.closed)}`)
+  t.ok(samples.every((s) => s.sessions === 200), 'no session closed during the run')
+  // At the end the miners hang up: a clean close, or a reset when a share was still in flight.
+  t.same(Object.keys(report.closed).filter((r) => !['client-closed', 'socket-error', 'shutdown'].includes(r)), [], `sessions closed only by the miners hanging up: ${JSON.stringify(report.closed)}`)
   t.ok(new Set(samples.map((s) => s.medianDifficulty)).size > 1 || last.medianDifficulty !== 1e-7, 'vardiff moved the difficulty')
 
   // Back to the baseline: every socket, server and file closed.
