@@ -32,7 +32,7 @@
  * read by the last client. docs/benchmarks.md has the results.
  */
 import { fork, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { cpus, loadavg, release, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -48,7 +48,7 @@ import { createLogger } from '../src/log.js'
 import { FixedDifficulty } from '../src/server/difficulty-control.js'
 import { StratumServer } from '../src/server/stratum-server.js'
 import { selectHasher } from '../src/shares/hasher.js'
-import { FakeBitcoind, FIXTURE_NAMES, type FixtureName, type RegtestFixture } from '../test/helpers/fake-bitcoind.js'
+import { FakeBitcoind, FIXTURE_NAMES, loadFixture, type FixtureName } from '../test/helpers/fake-bitcoind.js'
 import { freePort } from '../test/helpers/free-port.js'
 import type { FromClients, ToClients } from './notify-clients.js'
 
@@ -70,18 +70,8 @@ const ms = (from: bigint, to: bigint): number => Number(to - from) / 1e6
 type ToNode = { type: 'block' } | { type: 'exit' }
 type FromNode = { type: 'ready'; rpc: ReturnType<FakeBitcoind['clientOptions']>; zmq: string } | { type: 'published'; at: string; height: number }
 
-function fixturePath(name: string): string {
-  const here = fileURLToPath(new URL('.', import.meta.url))
-  // dist/scripts/ when compiled, scripts/ when run from source.
-  for (const up of ['../..', '..']) {
-    const path = join(here, up, 'test', 'fixtures', 'regtest', `${name}.json`)
-    if (existsSync(path)) return path
-  }
-  throw new Error(`fixture ${name} not found (test/fixtures/regtest)`)
-}
-
 async function runNode(template: FixtureName): Promise<void> {
-  const fixture = JSON.parse(readFileSync(fixturePath(template), 'utf8')) as RegtestFixture
+  const fixture = loadFixture(template)
   const fake = await FakeBitcoind.start({ template: fixture.getblocktemplate })
   const port = await freePort()
   const pub = new Publisher()

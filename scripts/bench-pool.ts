@@ -22,10 +22,9 @@
  *   temporary ledger, exits.
  * It exits by itself when the parent goes away and after `HARD_LIMIT_MS`.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { randomBytes } from 'node:crypto'
 import { writeHeapSnapshot } from 'node:v8'
 import { startPool, type Pool } from '../src/app.js'
@@ -34,11 +33,11 @@ import type { JobSource, WorkListener } from '../src/jobs/job-source.js'
 import type { BlockCandidate, BlockSubmitResult, Work } from '../src/jobs/work.js'
 import type { LogConfig } from '../src/config/index.js'
 import { createLogger } from '../src/log.js'
+import { HARD_BITS } from '../test/helpers/fixture-source.js'
 import { freePort } from '../test/helpers/free-port.js'
+import { regtestCase, regtestWork } from '../test/helpers/regtest.js'
 
 const HARD_LIMIT_MS = 20 * 60_000
-/** Mainnet-like compact target: no share ever meets it by chance. */
-const HARD_BITS = 0x1703a30c
 
 /** What bench-load asks of the pool. */
 export interface PoolRunnerOptions {
@@ -78,21 +77,6 @@ export type FromPool =
   | PoolStats
   | { type: 'error'; message: string }
 
-interface Fixture {
-  stratum: { header: string; coinb1: string; coinb2: string; version: string; ntime: string; extranonce1: string; extranonce2: string }
-  getblocktemplate: { height: number }
-}
-
-function fixturePath(name: string): string {
-  const here = fileURLToPath(new URL('.', import.meta.url))
-  // dist/scripts/ when compiled, scripts/ when run from source.
-  for (const up of ['../..', '..']) {
-    const path = join(here, up, 'test', 'fixtures', 'regtest', `${name}.json`)
-    if (existsSync(path)) return path
-  }
-  throw new Error(`fixture ${name} not found (test/fixtures/regtest)`)
-}
-
 /** A work source that serves one fixed piece of work and a new block on request. */
 export class StaticSource implements JobSource {
   readonly name = 'bench'
@@ -100,21 +84,7 @@ export class StaticSource implements JobSource {
   private work: Work
 
   constructor(branch: number) {
-    const f = JSON.parse(readFileSync(fixturePath('empty-mempool'), 'utf8')) as Fixture
-    const s = f.stratum
-    this.work = {
-      source: this.name,
-      prevHash: Buffer.from(s.header, 'hex').subarray(4, 36),
-      coinb1: Buffer.from(s.coinb1, 'hex'),
-      coinb2: Buffer.from(s.coinb2, 'hex'),
-      extranonceSize: s.extranonce1.length / 2 + s.extranonce2.length / 2,
-      merkleBranch: Array.from({ length: branch }, () => randomBytes(32)),
-      version: Number.parseInt(s.version, 16),
-      nbits: HARD_BITS,
-      ntime: Number.parseInt(s.ntime, 16),
-      height: f.getblocktemplate.height,
-      cleanJobs: true,
-    }
+    this.work = regtestWork(regtestCase('empty-mempool'), { source: this.name, merkleBranch: Array.from({ length: branch }, () => randomBytes(32)), nbits: HARD_BITS })
   }
 
   async start(): Promise<void> {}

@@ -64,7 +64,7 @@ const ODD_NUMBERS = [
 
 const HEX_STRINGS = ['', '0x', '0X', 'ffffffff', 'FFFFFFFF', '6b09bced', '0x6b09bced', '100000000', 'zz', '0g', '00000000', 'deadbeefdeadbeef', ' 1', '1 ', '-1', '+1']
 
-const KEYS = ['id', 'method', 'params', 'result', 'error', 'jsonrpc', 'version-rolling.mask', 'version-rolling.min-bit-count', 'minimum-difficulty.value', '__proto__', '\\u005f_proto__', 'constructor', 'x']
+const KEYS = ['id', 'method', 'params', 'result', 'error', 'jsonrpc', 'version-rolling.mask', 'version-rolling.min-bit-count', 'minimum-difficulty.value', 'info.hw-id', '__proto__', '\\u005f_proto__', 'constructor', 'x']
 
 /** A JSON string literal (quoted, escaped) of any Unicode text, lone surrogates included. */
 const rawString: fc.Arbitrary<string> = fc.oneof(

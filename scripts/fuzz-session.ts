@@ -20,8 +20,6 @@
  *   `max_line_bytes + 1` bytes.
  */
 import { EventEmitter } from 'node:events'
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import fc from 'fast-check'
 import { parseConfig } from '../src/config/index.js'
 import { createLogger } from '../src/log.js'
@@ -30,7 +28,7 @@ import { FixedDifficulty } from '../src/server/difficulty-control.js'
 import { StratumServer } from '../src/server/stratum-server.js'
 import type { Work } from '../src/jobs/work.js'
 import { decodeRequest, LineFramer } from '../src/stratum/index.js'
-import { PACKAGE_ROOT } from '../src/package-info.js'
+import { regtestCase, regtestWork } from '../test/helpers/regtest.js'
 import { anyLine, MINER_LINES } from './fuzz-inputs.js'
 import { checkOutgoingLine, PropertyViolation, type FuzzTarget } from './fuzz-targets.js'
 
@@ -63,6 +61,12 @@ export class MemorySocket extends EventEmitter {
 
   end(): this {
     this.ended = true
+    // Everything is "flushed" at once, as net.Socket says with 'finish'.
+    queueMicrotask(() => this.emit('finish'))
+    return this
+  }
+
+  pause(): this {
     return this
   }
 
@@ -77,24 +81,7 @@ export class MemorySocket extends EventEmitter {
 
 /** Real regtest work (the segwit-txs fixture), read from the package root so it also runs from dist/. */
 export function fixtureWork(): Work {
-  const c = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'test', 'fixtures', 'regtest', 'segwit-txs.json'), 'utf8')) as {
-    getblocktemplate: { height: number }
-    stratum: { header: string; coinb1: string; coinb2: string; extranonce1: string; extranonce2: string; merkle_branch: string[]; version: string; ntime: string }
-  }
-  const s = c.stratum
-  return {
-    source: 'fuzz',
-    prevHash: Buffer.from(s.header, 'hex').subarray(4, 36),
-    coinb1: Buffer.from(s.coinb1, 'hex'),
-    coinb2: Buffer.from(s.coinb2, 'hex'),
-    extranonceSize: s.extranonce1.length / 2 + s.extranonce2.length / 2,
-    merkleBranch: s.merkle_branch.map((h) => Buffer.from(h, 'hex')),
-    version: Number.parseInt(s.version, 16),
-    nbits: 0x1703a30c, // mainnet-like: no fuzzed share is ever a block
-    ntime: Number.parseInt(s.ntime, 16),
-    height: c.getblocktemplate.height,
-    cleanJobs: true,
-  }
+  return regtestWork(regtestCase('segwit-txs'), { source: 'fuzz', nbits: 0x1703a30c }) // mainnet-like nbits: no fuzzed share is ever a block
 }
 
 interface SessionInput {

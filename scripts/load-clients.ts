@@ -35,6 +35,7 @@
  * It exits by itself when the parent goes away and after `HARD_LIMIT_MS`.
  */
 import { connect, type Socket } from 'node:net'
+import { prng } from '../test/helpers/prng.js'
 
 const HARD_LIMIT_MS = 20 * 60_000
 /** Connections handshaking at once while opening. */
@@ -154,7 +155,7 @@ const counters: Counters = {
   skipped: 0,
 }
 let mix = { stale: 0, duplicate: 0 }
-let random = mulberry32(1)
+let random = prng(1)
 /** In-flight mode: replace each answered submit with a new one. */
 let refill = false
 
@@ -164,18 +165,6 @@ function send(message: FromGenerator): void {
 
 function bump(map: Map<string, number>, key: string): void {
   map.set(key, (map.get(key) ?? 0) + 1)
-}
-
-/** Seeded PRNG (mulberry32): the same mix for the same seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 function hex8(n: number): string {
@@ -352,7 +341,7 @@ function sleep(ms: number): Promise<void> {
 
 async function run(req: RunRequest): Promise<void> {
   mix = { stale: req.stale, duplicate: req.duplicate }
-  random = mulberry32(req.seed)
+  random = prng(req.seed)
   const live = clients.filter((c) => c.open)
   const total = req.warmupMs + req.durationMs
   const started = performance.now()

@@ -32,7 +32,8 @@ export interface ChainRpcOptions {
   readonly log?: Logger
 }
 
-interface JsonRpcRequest {
+/** A JSON-RPC request as received: every field unchecked. */
+export interface JsonRpcRequest {
   jsonrpc?: unknown
   id?: unknown
   method?: unknown
@@ -138,20 +139,9 @@ export class ChainRpcServer {
     this.reply(res, call, outcome)
   }
 
-  /** Bitcoin Core's shapes: JSON-RPC 2.0 errors with HTTP 200; 1.0 errors with 500 / 404 / 400. */
   private reply(res: ServerResponse, request: JsonRpcRequest, outcome: unknown): void {
-    const id = request.id ?? null
-    const v2 = request.jsonrpc === '2.0'
-    let status = 200
-    let body: unknown
-    if (outcome instanceof RpcFailure) {
-      const error = { code: outcome.code, message: outcome.message }
-      body = v2 ? { jsonrpc: '2.0', error, id } : { result: null, error, id }
-      if (!v2) status = outcome.code === -32600 ? 400 : outcome.code === -32601 ? 404 : 500
-    } else {
-      body = v2 ? { jsonrpc: '2.0', result: outcome, id } : { result: outcome, error: null, id }
-    }
-    send(res, status, `${JSON.stringify(body)}\n`, 'application/json')
+    const { status, json } = rpcAnswer(request, outcome)
+    send(res, status, json, 'application/json')
   }
 
   private async dispatch(method: string, args: unknown[], res: ServerResponse): Promise<unknown> {
@@ -188,10 +178,7 @@ export class ChainRpcServer {
   }
 
   private async getBlockTemplate(request: unknown, res: ServerResponse): Promise<unknown> {
-    const req = (typeof request === 'object' && request !== null ? request : {}) as { rules?: unknown; longpollid?: unknown; mode?: unknown }
-    if (req.mode !== undefined && req.mode !== 'template') throw new RpcFailure(-8, 'Invalid mode')
-    const rules = Array.isArray(req.rules) ? req.rules : []
-    if (!rules.includes('segwit')) throw new RpcFailure(-8, 'getblocktemplate must be called with the segwit rule set (call with {"rules": ["segwit"]})')
+    const req = templateRequest(request)
     if (typeof req.longpollid === 'string' && req.longpollid === this.options.chain.template().longpollid) {
       // Held until the tip changes (Core also wakes after new transactions; there are none here).
       await new Promise<void>((resolve) => {
@@ -252,6 +239,40 @@ export class ChainRpcServer {
       ...(next === undefined ? {} : { nextblockhash: next.hash }),
     }
   }
+}
+
+/**
+ * Bitcoin Core's answer to `request` (the tests' fake bitcoind answers with
+ * it too): `outcome` is the result, or the RpcFailure thrown. JSON-RPC 2.0
+ * errors come with HTTP 200; 1.0 (legacy) errors with 500, 404 (method not
+ * found) or 400 (invalid request).
+ */
+export function rpcAnswer(request: JsonRpcRequest, outcome: unknown): { readonly status: number; readonly json: string } {
+  const id = request.id ?? null
+  const v2 = request.jsonrpc === '2.0'
+  let status = 200
+  let body: unknown
+  if (outcome instanceof RpcFailure) {
+    const error = { code: outcome.code, message: outcome.message }
+    body = v2 ? { jsonrpc: '2.0', error, id } : { result: null, error, id }
+    if (!v2) status = outcome.code === -32600 ? 400 : outcome.code === -32601 ? 404 : 500
+  } else {
+    body = v2 ? { jsonrpc: '2.0', result: outcome, id } : { result: outcome, error: null, id }
+  }
+  return { status, json: `${JSON.stringify(body)}\n` }
+}
+
+/**
+ * A getblocktemplate request's argument, checked as Core checks it: template
+ * mode only, and the segwit rule must be asked for. Throws the RpcFailure
+ * Core would answer; the tests' fake bitcoind checks requests with it too.
+ */
+export function templateRequest(request: unknown): { readonly rules: readonly unknown[]; readonly longpollid: unknown } {
+  const req = (typeof request === 'object' && request !== null ? request : {}) as { rules?: unknown; longpollid?: unknown; mode?: unknown }
+  if (req.mode !== undefined && req.mode !== 'template') throw new RpcFailure(-8, 'Invalid mode')
+  const rules: readonly unknown[] = Array.isArray(req.rules) ? req.rules : []
+  if (!rules.includes('segwit')) throw new RpcFailure(-8, 'getblocktemplate must be called with the segwit rule set (call with {"rules": ["segwit"]})')
+  return { rules, longpollid: req.longpollid }
 }
 
 /** Total work up to `block` (every block carries the chain's fixed bits but genesis, which has regtest's). */

@@ -417,8 +417,14 @@ export class SimulatedChain {
   }
 }
 
-/** Core's CheckTransaction (consensus/tx_check.cpp), the context-free rules. */
-function checkTransaction(tx: DecodedTx, coinbase: boolean): string | undefined {
+/** What CheckTransaction reads of a transaction (a decoded one here, a parsed one in the tests' fake bitcoind). */
+export interface CheckedTx {
+  readonly inputs: readonly { readonly prevTxid: Buffer; readonly prevIndex: number; readonly scriptSig: Buffer }[]
+  readonly outputs: readonly { readonly value: bigint }[]
+}
+
+/** Core's CheckTransaction (consensus/tx_check.cpp), the context-free rules: the reject reason, or undefined. */
+export function checkTransaction(tx: CheckedTx, coinbase: boolean): string | undefined {
   if (tx.inputs.length === 0) return 'bad-txns-vin-empty'
   if (tx.outputs.length === 0) return 'bad-txns-vout-empty'
   let total = 0n
@@ -434,7 +440,7 @@ function checkTransaction(tx: DecodedTx, coinbase: boolean): string | undefined 
     seen.add(key)
   }
   if (coinbase) {
-    const length = (tx.inputs[0] as { scriptSig: Buffer }).scriptSig.length
+    const length = tx.inputs[0]?.scriptSig.length ?? 0
     if (length < 2 || length > 100) return 'bad-cb-length'
   } else if (tx.inputs.some((input) => input.prevIndex === 0xffffffff && input.prevTxid.every((b) => b === 0))) {
     return 'bad-txns-prevout-null'

@@ -7,8 +7,8 @@
 import type { Config, FailoverConfig } from '../config/index.js'
 
 /** The failover timings of a validated config, in ms. */
-export function failoverOptions(f: FailoverConfig): { checkIntervalMs: number; noWorkTimeoutMs: number; holdDownMs: number } {
-  return { checkIntervalMs: f.check_interval_ms, noWorkTimeoutMs: f.no_work_timeout_s * 1000, holdDownMs: f.hold_down_s * 1000 }
+export function failoverOptions(f: FailoverConfig): { checkIntervalMs: number; noWorkTimeoutMs: number; holdDownMs: number; failGraceMs: number } {
+  return { checkIntervalMs: f.check_interval_ms, noWorkTimeoutMs: f.no_work_timeout_s * 1000, holdDownMs: f.hold_down_s * 1000, failGraceMs: f.fail_grace_ms }
 }
 
 /** Every problem of the sources seen together, one line each (empty when fine). */

@@ -45,6 +45,12 @@ export interface FailoverOptions {
   readonly noWorkTimeoutMs: number
   /** A source that failed must stay healthy this long before it is used again (ms). */
   readonly holdDownMs: number
+  /**
+   * A healthy source must stay failing this long before it is judged
+   * unhealthy (ms, default 0): one dropped upstream connection that comes
+   * straight back does not move every miner away and back.
+   */
+  readonly failGraceMs?: number
   readonly log: Logger
   /** Name of the failover itself (default `failover`). */
   readonly name?: string
@@ -123,6 +129,8 @@ interface Entry {
   lastError: string | undefined
   healthySince: number | undefined
   unhealthySince: number | undefined
+  /** When a healthy source first failed a check (the grace runs from here). */
+  failingSince: number | undefined
   unsubscribe: (() => void) | undefined
 }
 
@@ -168,6 +176,7 @@ export class FailoverSource implements JobSource {
       lastError: undefined,
       healthySince: undefined,
       unhealthySince: undefined,
+      failingSince: undefined,
       unsubscribe: undefined,
     }))
     for (const entry of this.entries) {
@@ -388,6 +397,12 @@ export class FailoverSource implements JobSource {
     const name = entry.source.name
     if (!raw.ok) {
       if (raw.starting && entry.state === 'starting') return
+      const grace = this.options.failGraceMs ?? 0
+      if (entry.state === 'healthy' && grace > 0 && !raw.starting) {
+        entry.failingSince ??= now
+        if (now - entry.failingSince < grace) return
+      }
+      entry.failingSince = undefined
       if (entry.state !== 'unhealthy') {
         entry.state = 'unhealthy'
         entry.unhealthySince = now
@@ -399,6 +414,7 @@ export class FailoverSource implements JobSource {
       entry.lastError = raw.reason
       return
     }
+    entry.failingSince = undefined
     if (entry.state === 'starting') {
       // Never failed: usable at once (no hold-down at start-up).
       entry.state = 'healthy'

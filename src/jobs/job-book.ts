@@ -6,7 +6,7 @@
  * branch as one buffer, the network target, and the hex fields of
  * `mining.notify`. The book remembers the last `capacity` jobs so that a
  * share for an older job is told apart: same previous block → still valid;
- * older previous block → stale (21); forgotten or never issued → job not
+ * older previous block, or an older job than clean work → stale (21); forgotten or never issued → job not
  * found (21).
  *
  * Job ids are hex numbers whose low byte is 0. A session may re-send a job
@@ -72,7 +72,10 @@ export class JobBook {
     // 2^24 jobs before the id wraps: years at one job every few seconds.
     this.seq = (this.seq % 0xffffff) + 1
     const id = this.seq * 256
-    const newBlock = this.latest !== undefined && !this.latest.work.prevHash.equals(work.prevHash)
+    // Older jobs go stale on a new previous block, and on any work the source
+    // marks clean (an upstream's new extranonce, a failover switch): shares on
+    // them could no longer be forwarded or would build a block on old work.
+    const newBlock = this.latest !== undefined && (work.cleanJobs || !this.latest.work.prevHash.equals(work.prevHash))
     if (newBlock) {
       for (const job of this.jobs.values()) {
         job.stale = true

@@ -219,7 +219,7 @@ export class UpstreamSource implements JobSource {
       account: candidate.account,
       worker: candidate.worker,
     }
-    const pending = this.forward(share, ref)
+    const pending = this.forward(share, ref, ref.difficulty)
     if (pending === undefined) return { accepted: false, reason: 'the upstream connection the block belongs to is gone' }
     const key = candidate.hash.toString('hex')
     this.blockForwards.set(key, pending)
@@ -233,8 +233,12 @@ export class UpstreamSource implements JobSource {
     if (ref === undefined) return undefined
     const block = this.blockForwards.get(share.hash.toString('hex'))
     if (block !== undefined) return block
-    if (!hashMeetsTarget(share.hash, targetBytes(ref.difficulty))) return undefined
-    return this.forward(share, ref)
+    // The job's difficulty, or a higher one set since: a pool that applies a
+    // raised difficulty at once would reject the shares in between (and a
+    // run of rejects drops the connection).
+    const difficulty = ref.epoch === this.epoch ? Math.max(ref.difficulty, this.difficulty) : ref.difficulty
+    if (!hashMeetsTarget(share.hash, targetBytes(difficulty))) return undefined
+    return this.forward(share, ref, difficulty)
   }
 
   private refOf(work: Work): UpstreamWorkRef | undefined {
@@ -244,7 +248,7 @@ export class UpstreamSource implements JobSource {
   }
 
   /** Submits upstream; undefined when the share's connection or extranonce is no longer current. */
-  private forward(share: ForwardedShare, ref: UpstreamWorkRef): Promise<UpstreamShareResult> | undefined {
+  private forward(share: ForwardedShare, ref: UpstreamWorkRef, difficulty: number): Promise<UpstreamShareResult> | undefined {
     if (ref.epoch !== this.epoch || !this.client.ready) {
       this.counters.skipped++
       return undefined
@@ -257,13 +261,13 @@ export class UpstreamSource implements JobSource {
       this.counters.skipped++
       return undefined
     }
-    const params = submitParams(this.options.user, ref.upstreamJobId, en2, share.ntime, share.nonce, ref.versionRolling ? share.versionBits : undefined)
+    const params = submitParams(this.options.user, ref.upstreamJobId, en2, share.ntime, share.nonce, ref.versionRolling ? (share.versionBits ?? 0) : undefined)
     this.counters.forwarded++
     return this.client.submit(params).then((answer) => {
       if (answer.accepted) {
         this.counters.accepted++
         this.rejectRun = 0
-        return { accepted: true, difficulty: ref.difficulty }
+        return { accepted: true, difficulty }
       }
       this.counters.rejected++
       this.log.debug({ job: ref.upstreamJobId, reason: answer.reason, account: share.account, worker: share.worker }, 'share rejected upstream')
@@ -273,7 +277,7 @@ export class UpstreamSource implements JobSource {
         this.lastError = reason
         this.client.disconnect(reason)
       }
-      return { accepted: false, difficulty: ref.difficulty, reason: answer.reason }
+      return { accepted: false, difficulty, reason: answer.reason }
     })
   }
 }

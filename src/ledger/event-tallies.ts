@@ -32,7 +32,9 @@ export interface UpstreamResult {
   /** The upstream difficulty the share was judged at. */
   readonly difficulty: number
   readonly accepted: boolean
+  /** The upstream's reject reason, when rejected. */
   readonly reason?: string | undefined
+  /** Name of the upstream source. */
   readonly source: string
 }
 

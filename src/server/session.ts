@@ -208,7 +208,7 @@ export class Session implements ShareContext {
     }
     if (overflow && !this.closed) {
       this.send(encodeReject(null, 'line-too-long', `line longer than ${this.framer.maxLineBytes} bytes`))
-      this.closeAfterFlush('line-too-long')
+      this.closeAfterFlush('line-too-long', true)
     }
   }
 
@@ -217,7 +217,7 @@ export class Session implements ShareContext {
     if (!decoded.ok) {
       this.host.countGarbage()
       this.send(encodeError(decoded.id, decoded.error.code, decoded.error.message))
-      if (++this.garbageLines >= MAX_GARBAGE_LINES) this.closeAfterFlush('garbage')
+      if (++this.garbageLines >= MAX_GARBAGE_LINES) this.closeAfterFlush('garbage', true)
       return
     }
     this.garbageLines = 0
@@ -264,7 +264,9 @@ export class Session implements ShareContext {
   private onConfigure(req: ConfigureRequest): void {
     let versionRollingMask: number | undefined
     if (req.versionRolling !== undefined) {
-      const granted = (this.host.config.version_mask & req.versionRolling.mask) >>> 0
+      // Within the pool's mask and, in proxy mode, the upstream's grant.
+      const upstreamMask = this.host.currentJob()?.work.versionMask ?? 0xffffffff
+      const granted = (this.host.config.version_mask & upstreamMask & req.versionRolling.mask) >>> 0
       // BIP 310: fewer bits than min-bit-count cannot serve the miner: refuse.
       if (popcount(granted) >= req.versionRolling.minBitCount) {
         versionRollingMask = granted
@@ -505,14 +507,25 @@ export class Session implements ShareContext {
     this.socket.pause()
   }
 
-  /** Closes once what was written is flushed (an error reply before a disconnect). */
-  closeAfterFlush(reason: CloseReason): void {
+  /**
+   * Closes once what was written is flushed (an error reply before a
+   * disconnect). `abusive` (an over-long line, a run of garbage): stop
+   * reading at once and cut the connection as soon as the reply is handed
+   * to the kernel, instead of reading and dropping whatever the peer keeps
+   * sending until it closes its side (a 10 MB-line flood pushed gigabytes
+   * through loopback that way, docs/reliability.md).
+   */
+  closeAfterFlush(reason: CloseReason, abusive = false): void {
     if (this.closed) return
     // The error reply gathered this tick goes out before the end.
     const data = this.pendingOut
     this.pendingOut = ''
     this.markClosed(reason)
     if (data !== '') this.socket.write(data)
+    if (abusive) {
+      this.socket.pause()
+      this.socket.once('finish', () => this.socket.destroy())
+    }
     this.socket.end()
     // A peer that never reads would hold the socket open: cut it after 5 s.
     setTimeout(() => this.socket.destroy(), 5000).unref()

@@ -18,6 +18,7 @@ import type { Logger } from '../log.js'
 import { JobBook, type Job } from '../jobs/job-book.js'
 import type { ForwardedShare, JobSource, UpstreamShareResult } from '../jobs/job-source.js'
 import type { BlockCandidate, BlockSubmitResult, Work } from '../jobs/work.js'
+import type { UpstreamResult } from '../ledger/event-tallies.js'
 import type { Hasher } from '../shares/hasher.js'
 import { ShareValidator, blockCandidate, type ShareOutcome } from '../shares/validator.js'
 import { encodeNotify, encodeReconnect, type RejectReason, type SubmitRequest } from '../stratum/index.js'
@@ -54,19 +55,7 @@ export interface ShareSink {
 }
 
 /** A forwarded share's upstream answer, as the ledger tallies it. */
-export interface UpstreamShareRecord {
-  /** ms since the epoch (when the answer came). */
-  readonly time: number
-  readonly account: string
-  readonly worker: string
-  /** The upstream difficulty the share was judged at. */
-  readonly difficulty: number
-  readonly accepted: boolean
-  /** The upstream's reject reason, when rejected. */
-  readonly reason?: string | undefined
-  /** Name of the upstream source. */
-  readonly source: string
-}
+export type UpstreamShareRecord = UpstreamResult
 
 export interface StratumServerOptions {
   readonly config: StratumConfig

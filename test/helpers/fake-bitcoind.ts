@@ -44,6 +44,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import { rpcAnswer, templateRequest, type JsonRpcRequest } from '../../src/demo/chain-rpc.js'
+import { checkTransaction, difficultyOfBits, RpcFailure } from '../../src/demo/simulated-chain.js'
 import { selectHasher } from '../../src/shares/hasher.js'
 import {
   WITNESS_COMMITMENT_HEADER,
@@ -77,7 +79,6 @@ const POW_LIMIT: Record<FakeNetwork, bigint> = {
   regtest: 0x7fffffn << 232n,
 }
 const HALVING_INTERVAL: Record<FakeNetwork, number> = { mainnet: 210_000, testnet3: 210_000, testnet4: 210_000, signet: 210_000, regtest: 150 }
-const MAX_MONEY = 21_000_000n * 100_000_000n
 const MAX_BLOCK_WEIGHT = 4_000_000
 
 /** The regtest fixture cases (test/fixtures/regtest). */
@@ -193,23 +194,6 @@ interface StoredBlock {
   /** Non-coinbase transactions, as template entries (they return to the mempool on a reorg). */
   txs: GbtTransaction[]
   nTx: number
-}
-
-/** A JSON-RPC error answer (thrown inside the fake, answered as `{ code, message }`). */
-class RpcFailure extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message)
-  }
-}
-
-interface JsonRpcRequest {
-  jsonrpc?: unknown
-  id?: unknown
-  method?: unknown
-  params?: unknown
 }
 
 export class FakeBitcoind {
@@ -554,20 +538,8 @@ export class FakeBitcoind {
 
   /** Bitcoin Core's answer shapes: JSON-RPC 2.0 errors with HTTP 200, 1.0 (legacy) errors with 500/404/400. */
   private reply(res: ServerResponse, request: JsonRpcRequest, outcome: unknown, truncate: boolean): void {
-    const id = request.id ?? null
-    const v2 = request.jsonrpc === '2.0'
-    let status = 200
-    let body: unknown
-    if (outcome instanceof RpcFailure) {
-      const error = { code: outcome.code, message: outcome.message }
-      body = v2 ? { jsonrpc: '2.0', error, id } : { result: null, error, id }
-      if (!v2) status = outcome.code === -32600 ? 400 : outcome.code === -32601 ? 404 : 500
-    } else {
-      body = v2 ? { jsonrpc: '2.0', result: outcome, id } : { result: outcome, error: null, id }
-    }
-    let json = `${JSON.stringify(body)}\n`
-    if (truncate) json = json.slice(0, Math.floor(json.length / 2))
-    send(res, status, json, 'application/json')
+    const { status, json } = rpcAnswer(request, outcome)
+    send(res, status, truncate ? json.slice(0, Math.floor(json.length / 2)) : json, 'application/json')
   }
 
   private takeFault(method: string | undefined): Fault | undefined {
@@ -612,11 +584,8 @@ export class FakeBitcoind {
   }
 
   private async getBlockTemplate(request: unknown, res: ServerResponse): Promise<unknown> {
-    const req = (typeof request === 'object' && request !== null ? request : {}) as { rules?: unknown; longpollid?: unknown; mode?: unknown }
-    if (req.mode !== undefined && req.mode !== 'template') throw new RpcFailure(-8, 'Invalid mode')
-    const rules = Array.isArray(req.rules) ? req.rules : []
-    if (!rules.includes('segwit')) throw new RpcFailure(-8, 'getblocktemplate must be called with the segwit rule set (call with {"rules": ["segwit"]})')
-    if (this.network === 'signet' && !rules.includes('signet')) {
+    const req = templateRequest(request)
+    if (this.network === 'signet' && !req.rules.includes('signet')) {
       throw new RpcFailure(-8, 'getblocktemplate must be called with the signet rule set (call with {"rules": ["segwit", "signet"]})')
     }
     if (this.ibd) throw new RpcFailure(-10, 'Bitcoin Core is in initial sync and waiting for blocks...')
@@ -639,7 +608,7 @@ export class FakeBitcoind {
       bestblockhash: this.tipHash,
       bits: hex32(this.bits),
       target: targetOf(this.bits).value.toString(16).padStart(64, '0'),
-      difficulty: difficulty(this.bits),
+      difficulty: difficultyOfBits(this.bits),
       time: tip.time,
       mediantime: this.medianTimePast(this.tipHash),
       verificationprogress: this.ibd ? 0.5 : 1,
@@ -675,7 +644,7 @@ export class FakeBitcoind {
       nonce: header.readUInt32LE(76),
       bits: hex32(bits),
       target: targetOf(bits).value.toString(16).padStart(64, '0'),
-      difficulty: difficulty(bits),
+      difficulty: difficultyOfBits(bits),
       chainwork: chainwork(block.height, bits),
       nTx: block.nTx,
       ...(block.prev === undefined ? {} : { previousblockhash: block.prev }),
@@ -927,31 +896,6 @@ function hex32(n: number): string {
   return (n >>> 0).toString(16).padStart(8, '0')
 }
 
-/** CheckTransaction's context-free rules (consensus/tx_check.cpp). */
-function checkTransaction(tx: ParsedTx, coinbase: boolean): string | undefined {
-  if (tx.inputs.length === 0) return 'bad-txns-vin-empty'
-  if (tx.outputs.length === 0) return 'bad-txns-vout-empty'
-  let total = 0n
-  for (const out of tx.outputs) {
-    if (out.value > MAX_MONEY) return 'bad-txns-vout-toolarge'
-    total += out.value
-    if (total > MAX_MONEY) return 'bad-txns-txouttotal-toolarge'
-  }
-  const seen = new Set<string>()
-  for (const input of tx.inputs) {
-    const key = `${input.prevTxid.toString('hex')}:${input.prevIndex}`
-    if (seen.has(key)) return 'bad-txns-inputs-duplicate'
-    seen.add(key)
-  }
-  if (coinbase) {
-    const length = tx.inputs[0]?.scriptSig.length ?? 0
-    if (length < 2 || length > 100) return 'bad-cb-length'
-  } else if (tx.inputs.some((input) => input.prevIndex === 0xffffffff && input.prevTxid.every((b) => b === 0))) {
-    return 'bad-txns-prevout-null'
-  }
-  return undefined
-}
-
 /** BIP141 checks of ContextualCheckBlock (CheckWitnessMalleation), after submitblock filled a missing reserved value. */
 function checkWitness(txs: readonly ParsedTx[]): string | undefined {
   const coinbase = txs[0] as ParsedTx
@@ -975,20 +919,6 @@ function checkWitness(txs: readonly ParsedTx[]): string | undefined {
 
 function push(data: Buffer): Buffer {
   return Buffer.concat([Buffer.from([data.length]), data])
-}
-
-function difficulty(bits: number): number {
-  let shift = (bits >>> 24) & 0xff
-  let diff = 0x0000ffff / (bits & 0x00ffffff)
-  while (shift < 29) {
-    diff *= 256
-    shift++
-  }
-  while (shift > 29) {
-    diff /= 256
-    shift--
-  }
-  return diff
 }
 
 function chainwork(height: number, bits: number): string {

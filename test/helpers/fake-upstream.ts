@@ -12,6 +12,7 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { selectHasher } from '../../src/shares/hasher.js'
 import { hashMeetsTarget } from '../../src/shares/js-hasher.js'
 import { bigIntToLe, targetForDifficulty } from '../../src/shares/target.js'
+import type { Message, NotifyParams } from './fake-miner.js'
 import { regtestCase } from './regtest.js'
 
 const hasher = selectHasher({})
@@ -41,24 +42,15 @@ export interface CheckedShare {
 
 export interface Conn {
   socket: Socket
-  lines: { id?: unknown; method?: string; params?: unknown[]; result?: unknown; error?: unknown }[]
+  lines: Message[]
   extranonce1: string
   extranonce2Size: number
   authorized: boolean
   versionMask: number | undefined
 }
 
-interface FakeJob {
-  jobId: string
-  prevHash: string
-  coinb1: string
-  coinb2: string
-  branch: string[]
-  version: string
-  nbits: string
-  ntime: string
-  difficulty: number
-}
+/** A job as mining.notify sends it (without the clean flag, given per notify), and its share difficulty. */
+type FakeJob = Omit<NotifyParams, 'clean'> & { difficulty: number }
 
 export class FakeUpstream {
   readonly conns: Conn[] = []

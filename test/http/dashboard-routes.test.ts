@@ -3,55 +3,21 @@
  * with their security headers, and `/api/pool/history` computed from real
  * shares in a real ledger (the clock is moved, not waited for).
  */
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { request } from 'undici'
-import { DASHBOARD_CSP, DASHBOARD_DIR, UPLOT_DIR, createHttpServer } from '../../src/http/index.js'
+import { DASHBOARD_CSP, DASHBOARD_DIR, UPLOT_DIR } from '../../src/http/index.js'
 import { Ledger, MAX_SERIES_POINTS } from '../../src/ledger/index.js'
-import { createLogger } from '../../src/log.js'
-import { selectHasher } from '../../src/shares/hasher.js'
 import { FakeMiner } from '../helpers/fake-miner.js'
-import { startServer, type TestServer } from '../helpers/server.js'
+import { serveHttpPool } from '../helpers/http-pool.js'
 
 const MINUTE = 60_000
 /** The ledger keeps difficulty in fixed point: equal within a millionth. */
 const near = (actual: number | undefined, expected: number): boolean => actual !== undefined && Math.abs(actual - expected) <= expected * 1e-6
 const HOUR = 3_600_000
 
-interface Served extends TestServer {
-  ledger: Ledger
-  get(path: string): Promise<{ status: number; headers: Record<string, unknown>; body: string }>
-}
-
-async function serve(t: Test): Promise<Served> {
-  const ledger = await Ledger.open({ path: t.testdir(), sync: false, retentionDays: 90 })
-  t.teardown(() => ledger.close())
-  const pool = await startServer(t, { sink: ledger })
-  const http = createHttpServer({
-    stratum: pool.server,
-    ledger,
-    hasher: selectHasher({}),
-    sources: [{ name: pool.source.name }],
-    config: { host: '127.0.0.1', port: 0, admin_token: '' },
-    log: createLogger({ level: 'silent' }),
-    clock: () => pool.clock.now,
-    startedAt: pool.clock.now,
-  })
-  const { port } = await http.listen()
-  t.teardown(() => http.close())
-  return {
-    ...pool,
-    ledger,
-    async get(path) {
-      const res = await request(`http://127.0.0.1:${port}${path}`)
-      return { status: res.statusCode, headers: res.headers, body: await res.body.text() }
-    },
-  }
-}
-
 t.test('the page and its assets, under a strict CSP', async (t) => {
-  const pool = await serve(t)
+  const pool = await serveHttpPool(t)
   for (const path of ['/', '/dashboard']) {
     const res = await pool.get(path)
     t.equal(res.status, 200, path)
@@ -86,7 +52,7 @@ t.test('the page and its assets, under a strict CSP', async (t) => {
 })
 
 t.test('/api/pool/history: hashrate per bucket from the ledger', async (t) => {
-  const pool = await serve(t)
+  const pool = await serveHttpPool(t)
   const t0 = pool.clock.now // minute-aligned
   t.equal(t0 % HOUR, 0, 'the test clock starts on an hour')
   const miner = await FakeMiner.connect(pool.port)

@@ -9,13 +9,8 @@
  * https://prometheus.io/docs/instrumenting/exposition_formats/
  */
 import t from 'tap'
-import { request } from 'undici'
-import { Ledger } from '../../src/ledger/index.js'
-import { createLogger } from '../../src/log.js'
-import { createHttpServer } from '../../src/http/index.js'
-import { selectHasher } from '../../src/shares/hasher.js'
 import { FakeMiner } from '../helpers/fake-miner.js'
-import { startServer } from '../helpers/server.js'
+import { serveHttpPool } from '../helpers/http-pool.js'
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
@@ -222,21 +217,7 @@ t.test('the reader refuses what the format forbids', async (t) => {
 })
 
 t.test('/metrics of a mining pool is valid exposition text with Headframe naming', async (t) => {
-  const ledger = await Ledger.open({ path: t.testdir(), sync: false, retentionDays: 90 })
-  t.teardown(() => ledger.close())
-  const pool = await startServer(t, { sink: ledger })
-  const http = createHttpServer({
-    stratum: pool.server,
-    ledger,
-    hasher: selectHasher({}),
-    sources: [{ name: pool.source.name }],
-    config: { host: '127.0.0.1', port: 0, admin_token: '' },
-    log: createLogger({ level: 'silent' }),
-    clock: () => pool.clock.now,
-    startedAt: pool.clock.now,
-  })
-  const { port } = await http.listen()
-  t.teardown(() => http.close())
+  const pool = await serveHttpPool(t)
 
   // Accounts with awkward but legal names, accepted and rejected shares.
   for (const user of ['acct.rig1', 'a-b_c@d:e.rig2']) {
@@ -249,11 +230,10 @@ t.test('/metrics of a mining pool is valid exposition text with Headframe naming
     t.not((await miner.submit(user, job.jobId, found)).error, null)
   }
 
-  const res = await request(`http://127.0.0.1:${port}/metrics`)
-  t.equal(res.statusCode, 200)
+  const res = await pool.get('/metrics')
+  t.equal(res.status, 200)
   t.match(res.headers['content-type'], /^text\/plain; version=0\.0\.4; charset=utf-8/)
-  const text = await res.body.text()
-  const families = parseExposition(text)
+  const families = parseExposition(res.body)
   const ours = [...families.values()].filter((f) => f.name.startsWith('headframe_'))
   t.ok(ours.length >= 8, `${ours.length} headframe_ families`)
   for (const f of ours) {
@@ -266,5 +246,5 @@ t.test('/metrics of a mining pool is valid exposition text with Headframe naming
   for (const f of families.values()) t.match(f.name, /^(headframe|process|nodejs)_/, `${f.name}: ours or prom-client's process metrics`)
   t.equal(families.get('headframe_accepted_difficulty_total')?.samples.find((s) => s.labels.account === 'a-b_c@d:e')?.value, 0.001, 'an awkward account label survives')
   // A second scrape is valid too (counters from deltas).
-  parseExposition(await (await request(`http://127.0.0.1:${port}/metrics`)).body.text())
+  parseExposition((await pool.get('/metrics')).body)
 })

@@ -295,6 +295,36 @@ t.test('hold-down: a recovered source is preferred again only after staying heal
   t.equal(status.sources[0]?.lastError, 'flap', 'the last error stays visible after recovery')
 })
 
+t.test('fail grace: a serving source that fails and comes straight back moves nobody; one that keeps failing is left', async (t) => {
+  const a = new ScriptedSource('a')
+  const b = new ScriptedSource('b')
+  const { failover, clock } = harness(t, [a, b], { failGraceMs: 1000 })
+  a.emit(true)
+  b.emit(true)
+  await failover.start()
+  t.equal(failover.status().active, 'a')
+  a.fail('connection reset')
+  failover.check()
+  clock.now += 600
+  failover.check()
+  t.equal(failover.status().active, 'a', 'within the grace')
+  t.equal(failover.status().sources[0]?.state, 'healthy')
+  a.heal()
+  a.emit()
+  clock.now += 600
+  failover.check()
+  t.equal(failover.status().switches, 1, 'back within the grace: no switch (only the initial choice)')
+  a.fail('connection reset')
+  failover.check()
+  clock.now += 999
+  failover.check()
+  t.equal(failover.status().active, 'a', 'the grace starts over at the new failure')
+  clock.now += 1
+  failover.check()
+  t.equal(failover.status().active, 'b', 'failing for the whole grace: moved')
+  t.match(failover.status().sources[0], { state: 'unhealthy', lastError: 'connection reset' })
+})
+
 t.test('hold-down 0: a recovered source is preferred at once', async (t) => {
   const a = new ScriptedSource('a')
   const b = new ScriptedSource('b')

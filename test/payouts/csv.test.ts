@@ -1,13 +1,14 @@
 /**
  * The report CSV: a golden file compared byte for byte; the same text read
- * back with a strict RFC 4180 reader (at the end of this file: csv-parse is
- * not a dependency) to check values, amounts in sats and BTC, and times; a
+ * back with a strict RFC 4180 reader (test/helpers/csv-reader.ts: csv-parse
+ * is not a dependency) to check values, amounts in sats and BTC, and times; a
  * random round trip of awkward text; the errors.
  */
 import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { csvHeaders, difficultyUnits, formatCsv, MAX_MONEY_SATS, type CsvColumn } from '../../src/payouts/index.js'
+import { parseRfc4180 } from '../helpers/csv-reader.js'
 import { Arbitrary } from '../helpers/payout-arbitrary.js'
 
 interface WorkerRow {
@@ -221,61 +222,3 @@ t.test('an error thrown by a value function passes through', async (t) => {
   t.throws(() => formatCsv([column], [1]), boom)
 })
 
-/**
- * A strict RFC 4180 reader for checking the CSV module's output
- * (csv-parse is not a dependency): records end in CRLF, fields are
- * separated by commas, a field is either bare (no comma, quote, CR or LF)
- * or quoted with inner quotes doubled. Anything else throws, so a test
- * that parses the output also checks it is well-formed.
- */
-function parseRfc4180(text: string): string[][] {
-  const records: string[][] = []
-  let i = 0
-  if (text === '') return records
-  while (i < text.length) {
-    const record: string[] = []
-    for (;;) {
-      let field = ''
-      if (text[i] === '"') {
-        i++
-        for (;;) {
-          if (i >= text.length) throw new Error('unterminated quoted field')
-          const c = text[i] as string
-          if (c === '"') {
-            if (text[i + 1] === '"') {
-              field += '"'
-              i += 2
-              continue
-            }
-            i++
-            break
-          }
-          field += c
-          i++
-        }
-      } else {
-        while (i < text.length && text[i] !== ',' && text[i] !== '\r' && text[i] !== '\n') {
-          if (text[i] === '"') throw new Error(`a quote inside a bare field at ${i}`)
-          field += text[i] as string
-          i++
-        }
-      }
-      record.push(field)
-      if (text[i] === ',') {
-        i++
-        continue
-      }
-      if (text.startsWith('\r\n', i)) {
-        i += 2
-        break
-      }
-      throw new Error(`expected a comma or CRLF at ${i}, got ${JSON.stringify(text.slice(i, i + 10))}`)
-    }
-    records.push(record)
-  }
-  const width = records[0]?.length
-  records.forEach((r, n) => {
-    if (r.length !== width) throw new Error(`record ${n} has ${r.length} fields, the header ${String(width)}`)
-  })
-  return records
-}

@@ -95,6 +95,12 @@ t.test('reject reasons, in order', async (t) => {
   const refresh = book.add(regtestWork(c, { nbits: 0x1703a30c, cleanJobs: false }), 1)
   t.equal(reason({ nonce: 10 }), 'accepted', 'older job, same block')
   t.equal(reason({ jobId: refresh.id, nonce: 10 }), 'accepted')
+  // Clean work on the same previous block (an upstream's new extranonce, a
+  // failover switch): older jobs are stale too.
+  const clean = book.add(regtestWork(c, { nbits: 0x1703a30c, cleanJobs: true }), 1)
+  t.equal(reason({ nonce: 13 }), 'stale', 'older job, clean work since')
+  t.equal(reason({ jobId: refresh.id, nonce: 13 }), 'stale')
+  t.equal(reason({ jobId: clean.id, nonce: 13 }), 'accepted', 'the clean job itself')
   book.add(regtestWork(c, { nbits: 0x1703a30c, prevHash: Buffer.alloc(32, 7) }), 2)
   t.equal(reason({ nonce: 11 }), 'stale')
   t.equal(reason({ jobId: refresh.id, nonce: 11 }), 'stale')
