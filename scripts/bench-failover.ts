@@ -109,7 +109,7 @@ async function main(): Promise<void> {
       log,
     })
   const sources = [upstream('a', portA), upstream('b', portB)]
-  const failover = new FailoverSource({ sources, checkIntervalMs: 250, noWorkTimeoutMs: 120_000, holdDownMs: HOLD_DOWN_MS, failGraceMs: 1000, log })
+  const failover = new FailoverSource({ sources, checkIntervalMs: 250, noWorkTimeoutMs: 120_000, holdDownMs: HOLD_DOWN_MS, failGraceMs: 500, log })
   const proxy = new StratumServer({ config: config.stratum, hasher, log, difficulty: () => new FixedDifficulty(DIFFICULTY) })
   await proxy.listen()
   proxy.attachSource(failover)

@@ -134,7 +134,7 @@ export const failoverSchema = table({
   /** A source that failed is preferred again only after staying healthy this long (no flapping). */
   hold_down_s: int(0, 86_400).default(30),
   /** A serving source must fail this long before miners are moved (one dropped connection that comes straight back moves nobody). */
-  fail_grace_ms: int(0, 60_000).default(1000),
+  fail_grace_ms: int(0, 60_000).default(500),
 })
 
 /** Bitcoin networks, as Headframe names them. */

@@ -165,8 +165,8 @@ t.test('a pool given its own source runs no failover; the admin switch says so',
 
 t.test('config: [failover] defaults, and names and refresh intervals checked against it', async (t) => {
   const defaults = parseConfig({})
-  t.same(defaults.failover, { check_interval_ms: 250, no_work_timeout_s: 120, hold_down_s: 30, fail_grace_ms: 1000 })
-  t.same(failoverOptions(defaults.failover), { checkIntervalMs: 250, noWorkTimeoutMs: 120_000, holdDownMs: 30_000, failGraceMs: 1000 })
+  t.same(defaults.failover, { check_interval_ms: 250, no_work_timeout_s: 120, hold_down_s: 30, fail_grace_ms: 500 })
+  t.same(failoverOptions(defaults.failover), { checkIntervalMs: 250, noWorkTimeoutMs: 120_000, holdDownMs: 30_000, failGraceMs: 500 })
   t.throws(() => parseConfig({ failover: { check_interval_ms: 10 } }), /failover\.check_interval_ms/)
   t.throws(() => parseConfig({ failover: { nope: 1 } }), /nope/)
 
