@@ -8,7 +8,8 @@
  * its live state. Label cardinality is bounded: the first `maxAccounts`
  * accounts get their own `account` label, the rest share `account="other"`.
  */
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { Job } from '../jobs/job-book.js'
 import type { ShareRecord } from '../server/stratum-server.js'
 import type { HttpContext } from './deps.js'
 
@@ -177,15 +178,42 @@ export function createMetrics(ctx: HttpContext): PoolMetrics {
     },
   })
 
+  // Latency histograms (seconds; buckets from 0.5 ms to 10 s).
+  const buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10]
+  const submitLatency = new Histogram({
+    name: 'headframe_submit_latency_seconds',
+    help: 'Accepted shares: from the mining.submit line read to the share committed in the ledger and answered.',
+    buckets,
+    registers: [registry],
+  })
+  const fanout = new Histogram({
+    name: 'headframe_notify_fanout_seconds',
+    help: 'New work: time to hand the mining.notify to every authorized session.',
+    buckets,
+    registers: [registry],
+  })
+  const commitWrite = new Histogram({
+    name: 'headframe_ledger_commit_seconds',
+    help: 'Share group commits: the LevelDB write of one group.',
+    buckets,
+    registers: [registry],
+  })
+
   const onShare = (share: ShareRecord): void => {
     shares.inc({ result: 'accepted', reason: 'none' })
     difficulty.inc({ account: accountLabel(share.account) }, share.difficulty)
+    submitLatency.observe(Math.max(0, stratum.now() - share.time) / 1000)
   }
+  const onJob = (_job: Job, _sent: number, fanoutMs: number): void => fanout.observe(fanoutMs / 1000)
   stratum.on('share', onShare)
+  stratum.on('job', onJob)
+  const stopCommits = ledger.onCommit((writeMs) => commitWrite.observe(writeMs / 1000))
   return {
     registry,
     close() {
       stratum.off('share', onShare)
+      stratum.off('job', onJob)
+      stopCommits()
     },
   }
 }

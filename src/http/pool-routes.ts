@@ -61,6 +61,7 @@ export function poolRoutes(ctx: HttpContext) {
       const now = clock()
       const { hashrate, shares5m } = await hashrateWindows(ledger, now)
       const job = stratum.currentJob()
+      const networkDifficulty = job === undefined ? null : difficultyForTarget(targetFromBits(job.work.nbits))
       const c = stratum.counters
       const rejected = Object.values(c.rejected).reduce((a, b) => a + (b ?? 0), 0)
       const miners = new Set<string>()
@@ -81,7 +82,10 @@ export function poolRoutes(ctx: HttpContext) {
           rejectedByReason: { ...c.rejected },
           rejectPercent: c.accepted + rejected === 0 ? 0 : (100 * rejected) / (c.accepted + rejected),
         },
-        network: job === undefined ? null : { height: job.work.height ?? null, difficulty: difficultyForTarget(targetFromBits(job.work.nbits)), nbits: job.work.nbits.toString(16).padStart(8, '0') },
+        network: job === undefined ? null : { height: job.work.height ?? null, difficulty: networkDifficulty, nbits: job.work.nbits.toString(16).padStart(8, '0') },
+        // Solo: the expected time to a block at the last hour's hashrate
+        // (network difficulty x 2^32 / hashes per second); null without either.
+        nextBlockEtaSeconds: networkDifficulty === null || !(hashrate['1h'] > 0) ? null : Math.round((networkDifficulty * 2 ** 32) / hashrate['1h']),
         blocks: { found: c.blocksFound, accepted: c.blocksAccepted, rejected: c.blocksRejected, last24h: blocks24h },
         activeSource: job?.work.source ?? null,
         hasher: { backend: hasher.backend, implementation: hasher.implementation },

@@ -24,6 +24,8 @@ export interface GroupCommitOptions<T> {
   readonly maxItems: number
   /** Monotonic ms clock for the delay (real time: this is I/O pacing, not ledger time). */
   readonly now?: () => number
+  /** Told after each group is written: how long the write took and how long its oldest item waited in all (ms). */
+  readonly written?: (writeMs: number, oldestWaitMs: number, items: number) => void
 }
 
 export class GroupCommit<T> {
@@ -121,7 +123,10 @@ export class GroupCommit<T> {
       if (!due) return
       const group = this.take()
       try {
+        const started = this.now()
         await this.options.write(group.map((w) => w.item))
+        const done = this.now()
+        this.options.written?.(done - started, done - (group[0] as Waiting<T>).since, group.length)
         this.counters.groups++
         this.counters.items += group.length
         this.counters.lastGroupSize = group.length

@@ -1,4 +1,4 @@
-export { Ledger, ledgerOptions, type LedgerOptions, type LedgerStats } from './ledger.js'
+export { Ledger, ledgerOptions, type CommitListener, type LedgerOptions, type LedgerStats } from './ledger.js'
 export { LedgerError, type LedgerErrorCode } from './ledger-error.js'
 export { DIFFICULTY_SCALE, scaleDifficulty, unscaleDifficulty, type ScaledDifficulty } from './difficulty.js'
 export type { LedgerShare, StoredShare } from './share-records.js'

@@ -72,9 +72,13 @@ export interface LedgerStats {
   readonly failedEvents: number
 }
 
+/** Told after each share group commit (ms, ms, shares). */
+export type CommitListener = (writeMs: number, oldestWaitMs: number, items: number) => void
+
 export class Ledger {
   /** Folder of the database. */
   readonly path: string
+  private readonly commitListeners = new Set<CommitListener>()
   private readonly ctx: LedgerContext
   private readonly commits: GroupCommit<LedgerShare>
   private readonly pruner: RetentionPruner
@@ -90,6 +94,9 @@ export class Ledger {
       write: (shares) => ctx.lock.run(() => commitShares(ctx, shares)),
       delayMs: options.groupCommitMs ?? 5,
       maxItems: options.groupCommitMax ?? 1000,
+      written: (writeMs, oldestWaitMs, items) => {
+        for (const listener of this.commitListeners) listener(writeMs, oldestWaitMs, items)
+      },
     })
     this.events = new EventRecorder(ctx, { delayMs: options.groupCommitMs ?? 5, maxItems: options.groupCommitMax ?? 1000 })
     this.pruner = new RetentionPruner(ctx, {
@@ -310,6 +317,17 @@ export class Ledger {
   prune(): Promise<number> {
     if (this.closing !== undefined) return Promise.reject(this.closedError('prune'))
     return this.pruner.run()
+  }
+
+  /**
+   * Follows share group commits (metrics): each written group's LevelDB
+   * write time and its oldest share's wait from queueing to committed (ms).
+   * Returns the unsubscribe function. A throwing listener is the caller's bug
+   * and is not caught here: listeners must not throw.
+   */
+  onCommit(listener: CommitListener): () => void {
+    this.commitListeners.add(listener)
+    return () => this.commitListeners.delete(listener)
   }
 
   get stats(): LedgerStats {

@@ -266,6 +266,7 @@ export class StratumServer extends EventEmitter implements SessionHost {
   pushWork(work: Work): Job {
     const job = this.book.add(work, this.now())
     const line = this.notifyLine(job)
+    const started = performance.now()
     let sent = 0
     for (const session of this.sessions) {
       if (session.state === 'authorized') {
@@ -273,8 +274,10 @@ export class StratumServer extends EventEmitter implements SessionHost {
         sent++
       }
     }
-    this.log.debug({ job: job.id, height: work.height, clean: work.cleanJobs, sessions: sent }, 'new job')
-    this.emit('job', job, sent)
+    // Time to hand the notify to every authorized session (the fan-out histogram).
+    const fanoutMs = performance.now() - started
+    this.log.debug({ job: job.id, height: work.height, clean: work.cleanJobs, sessions: sent, fanoutMs }, 'new job')
+    this.emit('job', job, sent, fanoutMs)
     return job
   }
 

@@ -98,6 +98,7 @@ interface PoolBody {
   shares: { accepted: number; rejected: number; rejectedByReason: unknown; rejectPercent: number }
   hashrate: Windows
   network: { difficulty: number }
+  nextBlockEtaSeconds: number | null
   [key: string]: unknown
 }
 interface WorkerBody {
@@ -136,6 +137,7 @@ t.test('read-only API, metrics and admin routes against a mining pool', async (t
     t.equal(body.workers, 1)
     t.same(body.sessions, { connected: 0, subscribed: 0, authorized: 1 })
     t.ok(body.network.difficulty > 0, 'network difficulty from nbits')
+    t.equal(body.nextBlockEtaSeconds, Math.round((body.network.difficulty * 2 ** 32) / body.hashrate['1h']), 'solo ETA at the 1 h hashrate')
     t.equal(body.activeSource, 'fixture')
     t.same(body.hasher, { backend: hasher.backend, implementation: hasher.implementation })
     t.equal(body.uptimeSeconds, 120)
@@ -184,6 +186,10 @@ t.test('read-only API, metrics and admin routes against a mining pool', async (t
     t.match(text, /^headframe_source_up\{source="fixture"\} 1$/m)
     t.match(text, new RegExp(`^headframe_hasher_info\\{backend="${hasher.backend}",implementation="${hasher.implementation}"\\} 1$`, 'm'))
     t.match(text, /^headframe_ledger_queued 0$/m)
+    t.match(text, /^headframe_submit_latency_seconds_count 3$/m, 'one submit latency per accepted share')
+    t.match(text, /^headframe_submit_latency_seconds_bucket\{le="\+Inf"\} 3$/m)
+    t.match(text, /^headframe_ledger_commit_seconds_count [1-9]\d*$/m, 'the group commits were timed')
+    t.match(text, /^headframe_notify_fanout_seconds_count \d+$/m)
     t.match(text, /^process_cpu_user_seconds_total /m, 'process metrics')
     // A second scrape does not count the rejects twice.
     t.match((await pool.get('/metrics')).body, /^headframe_shares_total\{result="rejected",reason="duplicate"\} 1$/m)
@@ -251,7 +257,7 @@ t.test('/readyz is 503 with reasons until there is work', async (t) => {
   const res = await pool.get('/readyz')
   t.equal(res.status, 503)
   t.match(res.json, { status: 'not-ready', reasons: [/no job/] })
-  t.match(await pool.get('/api/pool'), { status: 200, json: { network: null, activeSource: null } })
+  t.match(await pool.get('/api/pool'), { status: 200, json: { network: null, nextBlockEtaSeconds: null, activeSource: null } })
   t.match((await pool.get('/metrics')).body, /^headframe_source_up\{source="fixture"\} 0$/m)
   pool.server.attachSource(pool.source)
   t.match(await pool.get('/readyz'), { status: 200 })
