@@ -53,6 +53,8 @@ export function poolRoutes(ctx: HttpContext) {
       const reasons: string[] = []
       if (stratum.currentJob() === undefined) reasons.push('no job yet: no source has produced work')
       if (!ledgerOpen()) reasons.push('the ledger is not open')
+      const failure = ledger.writeFailure
+      if (failure !== undefined) reasons.push(`the ledger refuses writes after an I/O error (${failure}): fix the disk, then restart`)
       if (reasons.length > 0) return reply.code(503).send({ status: 'not-ready', reasons })
       return { status: 'ready' }
     })

@@ -125,6 +125,11 @@ export async function getMany(ctx: LedgerContext, keyList: string[]): Promise<(s
  */
 const writeFailures = new WeakMap<LedgerDb, string>()
 
+/** The I/O error that stopped the ledger's writes until it is reopened, if any (readiness, stats). */
+export function writeFailure(ctx: LedgerContext): string | undefined {
+  return writeFailures.get(ctx.db)
+}
+
 /**
  * Writes one atomic batch.
  * @throws LedgerError `HF_LEDGER_WRITE`: nothing of the batch was applied.

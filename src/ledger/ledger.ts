@@ -13,7 +13,7 @@ import { type BlockChange, type BlockInput, type BlockStatus, type FoundBlockLik
 import { type JournalEntry, type PostingEntry, type PostingOptions, balance, balances, journal, post, postingByRef } from './balances.js'
 import { EventRecorder, type EventTotal, type RejectedShare, type UpstreamResult, eventTotals, rejectEvent, upstreamEvent } from './event-tallies.js'
 import { type PpsPeriodRecord, ppsPeriods, putPpsPeriod } from './pps-periods.js'
-import type { LedgerContext, LedgerDb } from './context.js'
+import { type LedgerContext, type LedgerDb, writeFailure } from './context.js'
 import { type DifficultyQuery, type DifficultyTotal, type WorkerTotal, acceptedDifficulty, workerTotals } from './difficulty-query.js'
 import { type SeriesPoint, type SeriesQuery, difficultySeries } from './difficulty-series.js'
 import { GroupCommit } from './group-commit.js'
@@ -328,6 +328,11 @@ export class Ledger {
   onCommit(listener: CommitListener): () => void {
     this.commitListeners.add(listener)
     return () => this.commitListeners.delete(listener)
+  }
+
+  /** Set once an I/O error stopped every write until the ledger is reopened (a restart): the error text. */
+  get writeFailure(): string | undefined {
+    return writeFailure(this.ctx)
   }
 
   get stats(): LedgerStats {

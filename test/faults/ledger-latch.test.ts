@@ -21,6 +21,7 @@ t.test('an I/O error refuses every later write until the ledger is reopened', as
   const first = await ledger.record(share({ jobId: 'lost', time: T0 + 1 })).catch((err: unknown) => err as Error & { code?: string })
   t.match(first, { code: 'HF_LEDGER_WRITE', message: /No space left on device/ })
 
+  t.match(ledger.writeFailure, /No space left on device/, 'the latch is visible (readiness)')
   failing = false // space again: LevelDB would take writes now
   await t.rejects(ledger.record(share({ jobId: 'after', time: T0 + 2 })), { code: 'HF_LEDGER_WRITE', message: /an earlier write failed \(.*No space left.*\).*restart Headframe/ })
   await t.rejects(ledger.credit('acct', 5n), { code: 'HF_LEDGER_WRITE' }, 'money writes too')
