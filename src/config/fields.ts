@@ -77,3 +77,11 @@ export function parseCidr(value: string): [string, number, 'ipv4' | 'ipv6'] | un
   if (!Number.isInteger(prefix) || prefix < 0 || prefix > max || (prefixText !== undefined && !/^\d+$/.test(prefixText))) return undefined
   return [address, prefix, family === 4 ? 'ipv4' : 'ipv6']
 }
+
+/** The name of an environment variable holding a secret (empty: none), so the secret stays out of the file. */
+export function envName() {
+  return z
+    .string({ error: 'an environment variable name' })
+    .regex(/^([A-Z_][A-Z0-9_]*)?$/, { error: 'an environment variable name (A-Z, 0-9, _)' })
+    .default('')
+}

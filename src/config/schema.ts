@@ -7,7 +7,7 @@
  * in the docs and in the code is spelled the same way everywhere.
  */
 import { z } from 'zod'
-import { bool, cidrList, hexMask, host, int, num, oneOf, str } from './fields.js'
+import { bool, cidrList, envName, hexMask, host, int, num, oneOf, str } from './fields.js'
 // Vardiff's defaults live with its algorithm (docs/vardiff.md explains them).
 import { defaultVardiffOptions } from '../vardiff/options.js'
 
@@ -142,11 +142,9 @@ export const NETWORKS = ['mainnet', 'testnet3', 'testnet4', 'signet', 'regtest']
 export type Network = (typeof NETWORKS)[number]
 
 /** One bitcoind RPC endpoint of a `bitcoind` source. */
-const bitcoindNodeSchema = z.strictObject(
-  {
-    url: z
-      .string({ error: 'an http:// or https:// URL' })
-      .regex(/^https?:\/\/[^\s/]+(:\d+)?\/?$/, { error: 'an http:// or https:// URL such as "http://127.0.0.1:8332"' }),
+/** How Headframe authenticates to a bitcoind RPC server: cookie (datadir or file) or user/password. */
+function rpcAuthFields() {
+  return {
     /** Cookie auth: bitcoind's datadir (the network subfolder is added). */
     datadir: str(4096).default(''),
     /** Cookie auth: an explicit cookie file (instead of datadir). */
@@ -155,10 +153,16 @@ const bitcoindNodeSchema = z.strictObject(
     user: str(256).default(''),
     password: str(4096).default(''),
     /** Name of an environment variable holding the password (keeps it out of the file). */
-    password_env: z
-      .string({ error: 'an environment variable name' })
-      .regex(/^([A-Z_][A-Z0-9_]*)?$/, { error: 'an environment variable name (A-Z, 0-9, _)' })
-      .default(''),
+    password_env: envName(),
+  }
+}
+
+const bitcoindNodeSchema = z.strictObject(
+  {
+    url: z
+      .string({ error: 'an http:// or https:// URL' })
+      .regex(/^https?:\/\/[^\s/]+(:\d+)?\/?$/, { error: 'an http:// or https:// URL such as "http://127.0.0.1:8332"' }),
+    ...rpcAuthFields(),
   },
   { error: 'a table' },
 )
@@ -213,10 +217,7 @@ const upstreamSourceSchema = z.strictObject(
     /** Secret. Most pools ignore it. */
     password: str(4096).default('x'),
     /** Name of an environment variable holding the password (keeps it out of the file). */
-    password_env: z
-      .string({ error: 'an environment variable name' })
-      .regex(/^([A-Z_][A-Z0-9_]*)?$/, { error: 'an environment variable name (A-Z, 0-9, _)' })
-      .default(''),
+    password_env: envName(),
     /** Follow `client.reconnect` to another host (same host and port changes are always followed). */
     follow_reconnect: bool().default(false),
     /** ms to connect, subscribe and authorize before the attempt counts as failed. */
@@ -297,18 +298,7 @@ export const payoutsSchema = table({
       .string({ error: 'an http:// or https:// URL' })
       .regex(/^(https?:\/\/[^\s/]+(:\d+)?\/?)?$/, { error: 'an http:// or https:// URL such as "http://127.0.0.1:8332"' })
       .default(''),
-    /** Cookie auth: bitcoind's datadir (the network subfolder is added). */
-    datadir: str(4096).default(''),
-    /** Cookie auth: an explicit cookie file. */
-    cookie_file: str(4096).default(''),
-    /** user/password auth. */
-    user: str(256).default(''),
-    password: str(4096).default(''),
-    /** Environment variable holding the password. */
-    password_env: z
-      .string({ error: 'an environment variable name' })
-      .regex(/^([A-Z_][A-Z0-9_]*)?$/, { error: 'an environment variable name (A-Z, 0-9, _)' })
-      .default(''),
+    ...rpcAuthFields(),
     /** sendmany minconf: confirmations the coins spent need. */
     min_conf: int(0, 9999).default(1),
     /** Largest number of outputs (addresses) in one transaction; more make several batches. */
@@ -342,10 +332,7 @@ const webhookSchema = z.strictObject(
     /** HMAC-SHA256 key of X-Headframe-Signature. */
     secret: str(4096).default(''),
     /** Environment variable holding the secret (keeps it out of the file). */
-    secret_env: z
-      .string({ error: 'an environment variable name' })
-      .regex(/^([A-Z_][A-Z0-9_]*)?$/, { error: 'an environment variable name (A-Z, 0-9, _)' })
-      .default(''),
+    secret_env: envName(),
     /** Event types sent; empty = all. */
     events: z.array(oneOf(WEBHOOK_EVENTS), { error: 'a list of event types' }).default([]),
     /** Per-delivery timeout (ms). */

@@ -180,6 +180,7 @@ export class UpstreamSource implements JobSource {
       ntime: job.ntime,
       ...heightOf(job.coinb1),
       cleanJobs: job.cleanJobs || this.cleanNext,
+      forwardShares: true,
       sourceRef: ref,
     }
     this.cleanNext = false

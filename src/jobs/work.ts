@@ -39,6 +39,12 @@ export interface Work {
   readonly height?: number
   /** True when this work starts a new previous block: miners drop older jobs. */
   readonly cleanJobs: boolean
+  /**
+   * The source wants accepted shares of this work offered back
+   * (`JobSource.forwardShare`, proxy mode). Work without it costs the share
+   * path nothing for forwarding.
+   */
+  readonly forwardShares?: boolean
   /** Opaque source data (e.g. the template, or the upstream job id). */
   readonly sourceRef?: unknown
 }

@@ -431,6 +431,8 @@ export class StratumServer extends EventEmitter implements SessionHost {
    */
   private forwardShare(session: Session, name: WorkerName, share: SubmitRequest, outcome: AcceptedOutcome): void {
     const work = outcome.job.work
+    // Pool mode: nothing to offer, no allocation, no extra turn of the loop.
+    if (work.forwardShares !== true) return
     const source = this.sources.get(work.source) ?? this.source
     if (source?.forwardShare === undefined) return
     const forwarded: ForwardedShare = {
