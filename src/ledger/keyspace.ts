@@ -78,7 +78,7 @@ export function prefixRange(prefix: string): { gte: string; lt: string } {
 
 export const keys = {
   /** `m/<name>`: schema version, counters, prune horizon. */
-  meta: (name: 'version' | 'seq' | 'round' | 'pruned' | 'created'): string => `m/${name}`,
+  meta: (name: 'version' | 'seq' | 'round' | 'pruned' | 'created' | 'untallied'): string => `m/${name}`,
 
   /** `sh/<time>/<seq>`: one accepted share. */
   share: (time: number, seq: number): string => `sh/${hexTime(time)}/${hexSeq(seq)}`,

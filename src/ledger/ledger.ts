@@ -23,6 +23,7 @@ import { RetentionPruner } from './retention.js'
 import { type RoundTotals, roundTotals } from './rounds.js'
 import { SCHEMA_VERSION, openDatabase } from './schema-version.js'
 import { commitShares } from './share-commit.js'
+import { PendingTallies, foldTallies, recoverTallies } from './tally-fold.js'
 import { type LedgerShare, type StoredShare, sharesBetween, validateShare } from './share-records.js'
 import { TallyCache } from './tally.js'
 import { type UpstreamRevenue, type UpstreamRevenueInput, addUpstreamRevenue, upstreamRevenue } from './upstream-revenue.js'
@@ -40,7 +41,7 @@ export interface LedgerOptions {
   /** ms clock for ledger times (pruning, journal, block updates); tests move it. */
   readonly clock?: () => number
   readonly log?: Logger
-  /** A group is written once its oldest share waited this long (ms). Default 5. */
+  /** A group is written once its oldest share waited this long (ms). Default 1. */
   readonly groupCommitMs?: number
   /** ... or as soon as this many shares wait. Default 1000. */
   readonly groupCommitMax?: number
@@ -48,6 +49,11 @@ export interface LedgerOptions {
   readonly pruneIntervalMs?: number
   /** Share records deleted per prune batch. Default 1000. */
   readonly pruneBatchSize?: number
+  /**
+   * Tallies are written behind the share records, at most this long after
+   * (ms), and before every read, flush and close (tally-fold.ts). Default 1000.
+   */
+  readonly tallyFoldMs?: number
 }
 
 /** The options the `[ledger]` config section sets. */
@@ -86,19 +92,28 @@ export class Ledger {
   private closing: Promise<void> | undefined
   private payoutStore: PayoutBatchStore | undefined
   private outboxStore: Outbox | undefined
+  /** What committed shares add to the tallies, until the next fold. */
+  private readonly pending = new PendingTallies()
+  private readonly tallyFoldMs: number
+  private foldTimer: NodeJS.Timeout | undefined
+  private folding: Promise<void> | undefined
 
   private constructor(ctx: LedgerContext, options: LedgerOptions) {
     this.ctx = ctx
     this.path = ctx.path
+    this.tallyFoldMs = options.tallyFoldMs ?? 1000
     this.commits = new GroupCommit<LedgerShare>({
-      write: (shares) => ctx.lock.run(() => commitShares(ctx, shares)),
-      delayMs: options.groupCommitMs ?? 5,
+      write: async (shares) => {
+        await ctx.lock.run(() => commitShares(ctx, this.pending, shares))
+        this.scheduleFold()
+      },
+      delayMs: options.groupCommitMs ?? 1,
       maxItems: options.groupCommitMax ?? 1000,
       written: (writeMs, oldestWaitMs, items) => {
         for (const listener of this.commitListeners) listener(writeMs, oldestWaitMs, items)
       },
     })
-    this.events = new EventRecorder(ctx, { delayMs: options.groupCommitMs ?? 5, maxItems: options.groupCommitMax ?? 1000 })
+    this.events = new EventRecorder(ctx, { delayMs: options.groupCommitMs ?? 1, maxItems: options.groupCommitMax ?? 1000 })
     this.pruner = new RetentionPruner(ctx, {
       retentionDays: options.retentionDays,
       batchSize: options.pruneBatchSize ?? 1000,
@@ -120,6 +135,13 @@ export class Ledger {
     const { db, state, created } = await openDatabase(options.path, clock())
     const ctx: LedgerContext = { db, path: options.path, sync: options.sync, clock, log, state, lock: new WriteLock(), tallies: new TallyCache() }
     const ledger = new Ledger(ctx, options)
+    try {
+      const folded = await recoverTallies(ctx, ledger.pending)
+      if (folded > 0) log?.warn({ path: options.path, shares: folded }, 'ledger: tallied the shares an unclean stop left out of the tallies')
+    } catch (err) {
+      await db.close().catch(() => undefined)
+      throw err
+    }
     ledger.pruner.start()
     log?.info({ path: options.path, created, version: SCHEMA_VERSION, sync: options.sync, round: state.round }, 'ledger open')
     return ledger
@@ -147,6 +169,41 @@ export class Ledger {
   async flush(): Promise<void> {
     await this.commits.flush()
     await this.events.flush()
+    await this.foldTallies()
+  }
+
+  /**
+   * Writes the tallies of every committed share now (tally-fold.ts); reads,
+   * `flush` and `close` do it first. Concurrent callers share one fold.
+   * @throws LedgerError `HF_LEDGER_WRITE`: the sums stay pending (and the
+   * `m/untallied` marker on disk), nothing is lost.
+   */
+  foldTallies(): Promise<void> {
+    this.clearFoldTimer()
+    if (this.pending.empty && this.pending.marker === undefined) return this.folding ?? Promise.resolve()
+    const fold = this.ctx.lock.run(() => foldTallies(this.ctx, this.pending))
+    const tracked: Promise<void> = fold.finally(() => {
+      if (this.folding === tracked) this.folding = undefined
+    })
+    this.folding = tracked
+    return tracked
+  }
+
+  private scheduleFold(): void {
+    if (this.foldTimer !== undefined || this.closing !== undefined) return
+    this.foldTimer = setTimeout(() => {
+      this.foldTimer = undefined
+      this.foldTallies().catch((err: unknown) => {
+        // The shares are safe (records and marker on disk); the fold is retried after the next group or read.
+        this.ctx.log?.error({ err }, 'ledger: writing the tallies failed; will retry')
+      })
+    }, this.tallyFoldMs)
+    this.foldTimer.unref()
+  }
+
+  private clearFoldTimer(): void {
+    if (this.foldTimer !== undefined) clearTimeout(this.foldTimer)
+    this.foldTimer = undefined
   }
 
   /** Shares with `from <= time < to`, oldest first (only within the retention period). */
@@ -367,6 +424,11 @@ export class Ledger {
       await this.pruner.stop()
       await this.commits.flush()
       await this.events.flush()
+      await this.foldTallies().catch((err: unknown) => {
+        // Nothing is lost: the next open folds what the m/untallied marker names.
+        this.ctx.log?.error({ err }, 'ledger: writing the tallies at close failed; the next open will write them')
+      })
+      this.clearFoldTimer()
       await this.ctx.lock.run(async () => undefined)
       await this.ctx.db.close()
       this.ctx.log?.info({ path: this.path }, 'ledger closed')
@@ -378,9 +440,11 @@ export class Ledger {
     return new LedgerError('HF_LEDGER_CLOSED', `ledger ${this.path} is closed (${what})`, { path: this.path })
   }
 
+  /** Reads see every committed share: pending tallies are folded first. */
   private reading<T>(fn: () => Promise<T>): Promise<T> {
     if (this.closing !== undefined) return Promise.reject(this.closedError('read'))
-    return fn()
+    if (this.pending.empty && this.pending.marker === undefined && this.folding === undefined) return fn()
+    return this.foldTallies().then(fn)
   }
 
   private writing<T>(fn: () => Promise<T>): Promise<T> {

@@ -7,8 +7,7 @@
  * version, or a non-empty database without the key (some other LevelDB
  * folder), is refused with `HF_LEDGER_VERSION` before anything is written,
  * so a wrong path or a downgrade can never damage data. Older versions would
- * be migrated here, one step per version (there are none yet: v1 is the
- * first).
+ * be migrated here, one step per version.
  */
 import { Level } from 'level'
 import type { LedgerDb, LedgerState } from './context.js'
@@ -16,14 +15,20 @@ import { keys } from './keyspace.js'
 import { LedgerError } from './ledger-error.js'
 
 /** The schema this build writes. */
-export const SCHEMA_VERSION = 1
+export const SCHEMA_VERSION = 2
 
 /**
  * Migrations from version n to n + 1, applied in order on open. Each must be
  * idempotent (a crash mid-migration reruns it) and bump `m/version` in its
  * last batch.
  */
-const MIGRATIONS: ReadonlyMap<number, (db: LedgerDb) => Promise<void>> = new Map()
+const MIGRATIONS: ReadonlyMap<number, (db: LedgerDb) => Promise<void>> = new Map([
+  // v2 writes tallies behind the share records, with the `m/untallied`
+  // marker while some are not folded (tally-fold.ts). A v1 ledger has every
+  // share in its tallies, so only the version changes; the bump keeps a v1
+  // build from opening a v2 ledger whose marker it would not honour.
+  [1, (db: LedgerDb) => db.put(keys.meta('version'), '2', { sync: true })],
+])
 
 function causeOf(err: unknown): { code: string | undefined; message: string } {
   const e = err as { cause?: { code?: unknown; message?: unknown }; code?: unknown; message?: unknown }

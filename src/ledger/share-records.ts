@@ -55,18 +55,15 @@ export function validateShare(share: LedgerShare): void {
   if (typeof share.source !== 'string') throw new LedgerError('HF_LEDGER_INVALID', 'share source must be a string')
 }
 
+/**
+ * The stored JSON of a share, built as a string: the same bytes as
+ * `JSON.stringify` of the object with these fields in this order (a test
+ * checks it), without building that object for every accepted share.
+ */
 export function encodeShare(share: LedgerShare, round: number): string {
-  return JSON.stringify({
-    a: share.account,
-    w: share.worker,
-    d: share.difficulty,
-    j: share.jobId,
-    h: share.height,
-    b: share.block ? 1 : undefined,
-    s: share.session,
-    o: share.source,
-    r: round,
-  })
+  const height = share.height === undefined ? '' : `,"h":${share.height}`
+  const block = share.block ? ',"b":1' : ''
+  return `{"a":${JSON.stringify(share.account)},"w":${JSON.stringify(share.worker)},"d":${share.difficulty},"j":${JSON.stringify(share.jobId)}${height}${block},"s":${share.session},"o":${JSON.stringify(share.source)},"r":${round}}`
 }
 
 export function decodeShare(ctx: LedgerContext, key: string, raw: string): StoredShare {

@@ -114,9 +114,9 @@ export class ShareValidator {
     const ref = this.book.lookup(share.jobId)
     if (ref === undefined) return reject('job-not-found', `job ${share.jobId} is unknown or expired`)
     const { job } = ref
-    const staleDetail = `job ${share.jobId} is from an older block`
-    // A stale job's share is answered "stale" whatever else is wrong with it.
-    const fail = (reason: ShareRejectReason, detail: string): ShareOutcome => (job.stale ? reject('stale', staleDetail) : reject(reason, detail))
+    // A stale job's share is answered "stale" whatever else is wrong with it
+    // (no closure or detail string per share: this runs for every share).
+    const fail = (reason: ShareRejectReason, detail: string): ShareOutcome => (job.stale ? staleReject(share.jobId) : reject(reason, detail))
     const work = job.work
     // Per job, not per session: in proxy mode the size changes with the
     // upstream's, and a share of an older job keeps the size of its job.
@@ -156,7 +156,7 @@ export class ShareValidator {
     const difficulty = Math.min(sent, ctx.difficulty)
     const meets = this.hasher.checkHeaders(header, targetBytes(difficulty), this.hashOut, this.okOut) === 1
     const isBlock = meets && hashMeetsTarget(this.hashOut, job.networkTarget)
-    if (job.stale) return isBlock ? { ok: false, reason: 'stale', detail: staleDetail, block: this.solved(job, coinbase) } : reject('stale', staleDetail)
+    if (job.stale) return isBlock ? { ...staleReject(share.jobId), block: this.solved(job, coinbase) } : staleReject(share.jobId)
     if (!meets) return reject('low-difficulty', `share is below difficulty ${difficulty}`)
     if (!job.accepted.add(this.hashOut)) return reject('duplicate', 'share already submitted')
     return { ok: true, job, difficulty, hash: Buffer.from(this.hashOut), block: isBlock ? this.solved(job, coinbase) : undefined }
@@ -180,6 +180,10 @@ export function blockCandidate(solved: SolvedShare, account: string, worker: str
 
 function reject(reason: ShareRejectReason, detail: string): ShareOutcome {
   return { ok: false, reason, detail }
+}
+
+function staleReject(jobId: string): { ok: false; reason: 'stale'; detail: string } {
+  return { ok: false, reason: 'stale', detail: `job ${jobId} is from an older block` }
 }
 
 function hex(n: number): string {

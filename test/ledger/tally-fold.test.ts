@@ -1,0 +1,149 @@
+/**
+ * Tallies written behind the share records (src/ledger/tally-fold.ts): reads
+ * see every committed share without waiting for the fold, a crash between
+ * folds loses no tally and counts none twice, and a failed fold keeps its sums.
+ */
+import t from 'tap'
+import { Level } from 'level'
+import { Ledger, SCHEMA_VERSION, scaleDifficulty } from '../../src/ledger/index.js'
+import { PendingTallies } from '../../src/ledger/tally-fold.js'
+import { MINUTE, T0, ledgerPath, openLedger, recordAll, share } from '../helpers/ledger-fixtures.js'
+
+/** Every tally key and value of the database, as an object (to compare two ledgers). */
+async function tallies(db: Ledger['database']): Promise<Record<string, string>> {
+  const out: Record<string, string> = {}
+  for await (const [key, value] of db.iterator()) {
+    if (/^(ta|tw|rd|ra)\//.test(key)) out[key] = value
+  }
+  return out
+}
+
+const load = [
+  share({ time: T0 + 5, worker: 'a', difficulty: 2 }),
+  share({ time: T0 + 7, worker: 'b', difficulty: 0.5 }),
+  share({ time: T0 + MINUTE + 1, worker: 'a', difficulty: 3 }),
+  share({ time: T0 + 2 * MINUTE, account: 'other', worker: 'c', difficulty: 1 }),
+]
+
+t.test('reads see committed shares before the fold is due', async (t) => {
+  const ledger = await openLedger(t, { tallyFoldMs: 3_600_000 })
+  await recordAll(ledger, load)
+  const total = await ledger.acceptedDifficulty({ from: T0, to: T0 + 3 * MINUTE })
+  t.equal(total.shares, 4)
+  t.equal(total.scaled, scaleDifficulty(6.5))
+  const round = await ledger.roundTotals(1)
+  t.equal(round?.shares, 4)
+  t.equal(round?.accounts.get('acct'), scaleDifficulty(5.5))
+  t.match(await ledger.database.get('m/untallied'), undefined, 'the read folded: no marker left')
+})
+
+t.test('a crash between folds: the open tallies exactly the shares the marker names', async (t) => {
+  // The reference: the same shares, folded normally.
+  const reference = await openLedger(t, { path: ledgerPath(t, 'reference') })
+  await recordAll(reference, load)
+  await recordAll(reference, [share({ time: T0 + 3, worker: 'late', difficulty: 4 }), share({ time: T0 + 4 * MINUTE, worker: 'a', block: true })])
+  await reference.flush()
+  const expected = await tallies(reference.database)
+
+  const path = ledgerPath(t, 'crashed')
+  const crashed = await openLedger(t, { path, tallyFoldMs: 3_600_000 })
+  await recordAll(crashed, load)
+  t.match(JSON.parse((await crashed.database.get('m/untallied')) as string), { from: T0 + 5, seq: 0 })
+  // A later group holding an earlier share moves the marker back; a block share starts round 2.
+  await recordAll(crashed, [share({ time: T0 + 3, worker: 'late', difficulty: 4 }), share({ time: T0 + 4 * MINUTE, worker: 'a', block: true })])
+  t.same(JSON.parse((await crashed.database.get('m/untallied')) as string), { from: T0 + 3, seq: 0 })
+  t.same(await tallies(crashed.database), {}, 'nothing folded yet')
+  // The crash: the database goes away without the ledger's close (which would fold).
+  await crashed.database.close()
+
+  const lines: unknown[] = []
+  const log = { child: () => log, warn: (o: unknown) => lines.push(o), info: () => undefined, error: () => undefined, debug: () => undefined } as never
+  const reopened = await openLedger(t, { path, log })
+  t.match(lines, [{ shares: 6 }], 'the open says how many shares it tallied')
+  t.same(await tallies(reopened.database), expected, 'tallies equal those of the ledger that never crashed')
+  t.equal(await reopened.database.get('m/untallied'), undefined)
+  t.equal(reopened.currentRound(), 2)
+  await reopened.close()
+
+  // A second open has nothing to do and changes nothing.
+  const third = await openLedger(t, { path, log })
+  t.equal(lines.length, 1)
+  t.same(await tallies(third.database), expected)
+})
+
+t.test('after a fold, only the shares committed since are named by the marker', async (t) => {
+  const path = ledgerPath(t)
+  const ledger = await openLedger(t, { path, tallyFoldMs: 3_600_000 })
+  await recordAll(ledger, load.slice(0, 2))
+  await ledger.foldTallies()
+  t.equal(await ledger.database.get('m/untallied'), undefined)
+  await recordAll(ledger, load.slice(2))
+  t.same(JSON.parse((await ledger.database.get('m/untallied')) as string), { from: T0 + MINUTE + 1, seq: 2 })
+  await ledger.database.close()
+  const reopened = await openLedger(t, { path })
+  const total = await reopened.acceptedDifficulty({ from: T0, to: T0 + 3 * MINUTE })
+  t.same({ shares: total.shares, scaled: total.scaled }, { shares: 4, scaled: scaleDifficulty(6.5) }, 'each share counted once')
+})
+
+t.test('the fold runs by itself after tallyFoldMs', async (t) => {
+  const ledger = await openLedger(t, { tallyFoldMs: 20 })
+  await recordAll(ledger, load)
+  t.not(await ledger.database.get('m/untallied'), undefined)
+  while ((await ledger.database.get('m/untallied')) !== undefined) await new Promise((r) => setTimeout(r, 10))
+  t.equal(Object.keys(await tallies(ledger.database)).length > 0, true, 'tallies written without a read')
+})
+
+t.test('a fold that fails keeps its sums for the next one', async (t) => {
+  const pending = new PendingTallies()
+  pending.add(1, T0 + 1, 'acct', 'w', 10n)
+  pending.add(1, T0 + 2, 'acct', 'w', 5n)
+  const taken = pending.take()
+  t.equal(pending.empty, true)
+  pending.add(1, T0 + 3, 'acct', 'w', 1n)
+  pending.add(2, T0 + 4, 'acct', 'x', 7n)
+  pending.restore(taken)
+  const sums = [...pending.take().values()].map(({ round, worker, n, d, f, l }) => ({ round, worker, n, d, f, l }))
+  t.same(sums, [
+    { round: 1, worker: 'w', n: 3, d: 16n, f: T0 + 1, l: T0 + 3 },
+    { round: 2, worker: 'x', n: 1, d: 7n, f: T0 + 4, l: T0 + 4 },
+  ])
+})
+
+t.test('a version 1 ledger is migrated to the current version', async (t) => {
+  const path = ledgerPath(t)
+  const db = new Level<string, string>(path)
+  await db.batch([
+    { type: 'put', key: 'm/version', value: '1' },
+    { type: 'put', key: 'm/seq', value: '0' },
+  ])
+  await db.close()
+  const ledger = await openLedger(t, { path })
+  t.equal(await ledger.database.get('m/version'), String(SCHEMA_VERSION))
+  t.equal(SCHEMA_VERSION, 2)
+})
+
+t.test('share records are the JSON of their fields, byte for byte', async (t) => {
+  const { encodeShare } = await import('../../src/ledger/share-records.js')
+  const fc = (await import('fast-check')).default
+  const name = fc.stringMatching(/^[\x21-\x2e\x30-\x7e]{1,20}$/)
+  fc.assert(
+    fc.property(
+      name,
+      name,
+      fc.double({ min: 2 ** -32, max: 2 ** 40, noNaN: true }),
+      fc.string(),
+      fc.option(fc.integer({ min: 0, max: 2 ** 31 }), { nil: undefined }),
+      fc.boolean(),
+      fc.integer({ min: -(2 ** 40), max: 2 ** 40 }),
+      fc.string(),
+      fc.nat(),
+      (account, worker, difficulty, jobId, height, block, session, source, round) => {
+        const s = { time: T0, account, worker, difficulty, jobId, height, block, session, source }
+        const expected = JSON.stringify({ a: account, w: worker, d: difficulty, j: jobId, h: height, b: block ? 1 : undefined, s: session, o: source, r: round })
+        return encodeShare(s, round) === expected
+      },
+    ),
+    { numRuns: 2000 },
+  )
+  t.pass('2,000 random shares encode as JSON.stringify would')
+})
