@@ -131,7 +131,7 @@ export function parseArgs(argv: readonly string[]): { options: LoadOptions; give
     branch: 0,
     difficulty: 2 ** -32,
     sync: false,
-    groupMs: 5,
+    groupMs: 1,
     groupMax: 1000,
     steps: [2000, 5000, 10_000, 19_000],
     profile: undefined,
