@@ -41,7 +41,7 @@
     },
     {
       "target_name": "headframe_sha256",
-      "sources": ["native/binding.cc", "native/cpu_features.cc"],
+      "sources": ["native/binding.cc", "native/cpu_features.cc", "native/fanout.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "dependencies": ["hf_sha256_generic"],
       "conditions": [

@@ -21,6 +21,7 @@
 #include <string>
 
 #include "cpu_features.h"
+#include "fanout.h"
 #include "sha256_common.h"
 #include "sha256_kernels.h"
 
@@ -385,6 +386,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("implementations", impls);
   exports.Set("best", Napi::String::New(env, best));
   exports.Set("cpu", cpu);
+  // Not hashing: the block-change fan-out (fanout.cc), here to share the one addon.
+  exports.Set("writeToMany", Napi::Function::New(env, WriteToMany, "writeToMany"));
   return exports;
 }
 

@@ -489,6 +489,8 @@ export interface ThroughputResult {
   errors: { unexpected: Record<string, number>; unlucky: number; unanswered: number; closed: number; skipped: number }
   cpuPercent: { pool: number; generators: number; others: number }
   pool: { rssStartBytes: number; rssMaxBytes: number; rssEndBytes: number; rssPerSessionBytes: number; ledgerGroups: number; ledgerShares: number; ledgerEvents: number }
+  /** The pool during the measured window: event-loop delay, and the share group commits' longest write and longest wait of a share. */
+  window: { loopP99Ms: number; loopMaxMs: number; commitWriteMaxMs: number; commitWaitMaxMs: number }
   handshakeMs: number
 }
 
@@ -564,11 +566,13 @@ async function runThroughput(scenario: Exclude<Scenario, 'sessions'>, o: LoadOpt
       }),
     )
     await sleep(o.warmup * 1000)
+    await pool.request<PoolStats>({ type: 'stats', gc: false }, 'stats') // starts the window's loop-delay and commit maxima
     const markA = cpuMark(pool.pid, gpids)
     let rssMax = 0
     const sampler = setInterval(() => (rssMax = Math.max(rssMax, rssOf(pool.pid) ?? 0)), 250)
     await sleep(o.seconds * 1000)
     const markB = cpuMark(pool.pid, gpids)
+    const windowStats = await pool.request<PoolStats>({ type: 'stats', gc: false }, 'stats')
     clearInterval(sampler)
     const merged = mergeResults((await results) as RunResult[])
     const after = await pool.request<PoolStats>({ type: 'stats', gc: false }, 'stats')
@@ -607,6 +611,7 @@ async function runThroughput(scenario: Exclude<Scenario, 'sessions'>, o: LoadOpt
         ledgerShares: after.groupItems - poolStart.groupItems,
         ledgerEvents: after.events - poolStart.events,
       },
+      window: { loopP99Ms: windowStats.loopP99Ms, loopMaxMs: windowStats.loopMaxMs, commitWriteMaxMs: windowStats.commitWriteMaxMs, commitWaitMaxMs: windowStats.commitWaitMaxMs },
       handshakeMs,
     }
   } finally {
@@ -698,6 +703,7 @@ export function formatThroughput(r: ThroughputResult): string {
     `  answers: ${Object.entries(r.outcomes)
       .map(([k, v]) => `${k === 'accepted' ? k : `code ${k}`} ${v}`)
       .join(', ')}; ledger: ${f0(r.pool.ledgerShares)} shares in ${f0(r.pool.ledgerGroups)} groups, ${f0(r.pool.ledgerEvents)} rejects tallied`,
+    `  pool in the window: event-loop delay p99 ${f2(r.window.loopP99Ms)} ms, max ${f2(r.window.loopMaxMs)} ms; group commit: longest write ${f2(r.window.commitWriteMaxMs)} ms, longest wait of a share ${f2(r.window.commitWaitMaxMs)} ms`,
   ]
   if (errors > 0 || r.errors.skipped > 0) {
     lines.push(`  errors: unexpected ${JSON.stringify(r.errors.unexpected)} (unlucky valid shares ${r.errors.unlucky}), unanswered ${r.errors.unanswered}, sessions closed ${r.errors.closed}, rate-mode skips ${r.errors.skipped}`)

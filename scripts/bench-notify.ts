@@ -6,6 +6,7 @@
  *   npm run build:ts && npm run bench:notify
  *   node dist/scripts/bench-notify.js [--sessions 1,1000,10000] [--blocks 10] [--warmup 3]
  *                                     [--template big-template] [--children 1] [--json]
+ *                                     [--fanout-threads N]  (0: socket.write per session, no native batch)
  *
  * Three kinds of process, all on 127.0.0.1:
  *
@@ -108,12 +109,14 @@ interface Options {
   template: FixtureName
   children: number
   json: boolean
+  /** The server's batched fan-out threads; 0 turns the batch off; undefined: the server's default. */
+  fanoutThreads: number | undefined
 }
 
 class UsageError extends Error {}
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { sessions: [1, 1000, 10_000], blocks: 10, warmup: 3, template: 'big-template', children: 1, json: false }
+  const o: Options = { sessions: [1, 1000, 10_000], blocks: 10, warmup: 3, template: 'big-template', children: 1, json: false, fanoutThreads: undefined }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     const value = (): string => {
@@ -151,9 +154,12 @@ function parseArgs(argv: string[]): Options {
       case '--json':
         o.json = true
         break
+      case '--fanout-threads':
+        o.fanoutThreads = int(value(), 0, 64)
+        break
       case '--help':
       case '-h':
-        console.log('node dist/scripts/bench-notify.js [--sessions 1,1000,10000] [--blocks 10] [--warmup 3] [--template big-template] [--children 1] [--json]')
+        console.log('node dist/scripts/bench-notify.js [--sessions 1,1000,10000] [--blocks 10] [--warmup 3] [--template big-template] [--children 1] [--json] [--fanout-threads N]')
         process.exit(0)
         break
       default:
@@ -303,7 +309,8 @@ async function runPool(o: Options): Promise<void> {
   })
   // Registered before the server's listener: called first, when the work is ready.
   source.onWork(() => (marks.workReady = now()))
-  const server = new StratumServer({ config: { ...config.stratum, port: 0 }, hasher, log, difficulty: () => new FixedDifficulty(1) })
+  const fanout = o.fanoutThreads === undefined ? {} : o.fanoutThreads === 0 ? { fanout: false as const } : { fanout: { threads: o.fanoutThreads } }
+  const server = new StratumServer({ config: { ...config.stratum, port: 0 }, hasher, log, difficulty: () => new FixedDifficulty(1), ...fanout })
   const { port } = await server.listen()
   await source.start()
   await waitFor(() => source.current() !== undefined, 30_000, 'the first template')
@@ -453,7 +460,8 @@ function printTables(machine: { cpu: string; cores: number; node: string; kernel
   console.log(`machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, Linux ${machine.kernel}, load average (1 min) ${machine.loadAverage1m.toFixed(2)} at the end`)
   console.log(
     `processes: the pool (this one), a fake bitcoind + ZMQ publisher (1 process), ${o.children} client generator${o.children > 1 ? 's' : ''}; ` +
-      `template ${o.template}; ${o.blocks} measured blocks after ${o.warmup} warm-up per row; p99 is nearest-rank (with fewer than 100 blocks it is the max or next to it)`,
+      `template ${o.template}; ${o.blocks} measured blocks after ${o.warmup} warm-up per row; p99 is nearest-rank (with fewer than 100 blocks it is the max or next to it); ` +
+      `fan-out: ${o.fanoutThreads === undefined ? 'server default' : o.fanoutThreads === 0 ? 'socket.write per session' : `native batch, ${o.fanoutThreads} threads`}`,
   )
   console.log('')
   console.log('ZMQ hashblock published -> clean mining.notify, ms')

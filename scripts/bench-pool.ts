@@ -27,6 +27,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { writeHeapSnapshot } from 'node:v8'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { startPool, type Pool } from '../src/app.js'
 import { parseConfig } from '../src/config/index.js'
 import type { JobSource, WorkListener } from '../src/jobs/job-source.js'
@@ -68,6 +69,11 @@ export interface PoolStats {
   groupItems: number
   /** Rejected shares (and upstream answers) tallied by the ledger so far. */
   events: number
+  /** Since the previous stats request: the pool's event-loop delay (1 ms resolution) and its share group commits. */
+  loopP99Ms: number
+  loopMaxMs: number
+  commitWriteMaxMs: number
+  commitWaitMaxMs: number
 }
 
 export type FromPool =
@@ -129,6 +135,15 @@ async function main(options: PoolRunnerOptions): Promise<void> {
   const log = createLogger(config.log, process.stderr)
   const pool: Pool = await startPool({ config, origin: { kind: 'defaults' }, log, env: process.env, source })
   const send = (m: FromPool): void => void process.send?.(m)
+  // Where a slow answer waited: the event loop, or the group commit's write.
+  const loop = monitorEventLoopDelay({ resolution: 1 })
+  loop.enable()
+  let commitWriteMaxMs = 0
+  let commitWaitMaxMs = 0
+  pool.ledger.onCommit((writeMs, oldestWaitMs) => {
+    commitWriteMaxMs = Math.max(commitWriteMaxMs, writeMs)
+    commitWaitMaxMs = Math.max(commitWaitMaxMs, oldestWaitMs)
+  })
   const stop = async (): Promise<void> => {
     await pool.stop().catch(() => {})
     process.exit(0)
@@ -158,7 +173,14 @@ async function main(options: PoolRunnerOptions): Promise<void> {
       groups: ledger.groups,
       groupItems: ledger.shares,
       events: ledger.events,
+      loopP99Ms: loop.percentile(99) / 1e6,
+      loopMaxMs: loop.max / 1e6,
+      commitWriteMaxMs,
+      commitWaitMaxMs,
     })
+    loop.reset()
+    commitWriteMaxMs = 0
+    commitWaitMaxMs = 0
   })
   process.on('disconnect', () => void stop())
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stop())

@@ -24,7 +24,7 @@ import { createPayouts, type PayoutSetup } from './payouts/payout-setup.js'
 import type { PayoutRunner } from './payouts/payout-runner.js'
 import { TreasuryEvents, WebhookDispatcher, payoutEvent, webhookTargets } from './webhooks/index.js'
 import { ListenError } from './errors.js'
-import { Vardiff, type VardiffOptions } from './vardiff/index.js'
+import { Vardiff, resolveVardiffOptions, type VardiffOptions } from './vardiff/index.js'
 import type { VardiffConfig } from './config/index.js'
 import { reloadPlan, type ReloadPlan } from './config/changes.js'
 
@@ -122,7 +122,8 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
   }
   const payoutSender = payouts.sender
   const treasury = new TreasuryEvents({ ledger, dispatcher: webhooks, wallet: payoutSender === undefined ? undefined : () => payoutSender.available(), log: log.child({ component: 'webhooks' }) })
-  let difficulty = vardiffOptions(config.vardiff)
+  // Resolved once: every session's Vardiff shares this options object.
+  let difficulty = resolveVardiffOptions(vardiffOptions(config.vardiff))
   /** The config in force: the start config with every reload's live keys applied. */
   let running: Config = config
   const stratum = new StratumServer({ config: config.stratum, hasher, log, shareSink: ledger, difficulty: (now) => new Vardiff(difficulty, now) })
@@ -268,7 +269,7 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
     webhooks,
     reload(next) {
       const plan = reloadPlan(running, next)
-      if (plan.applied.some((key) => key.startsWith('vardiff.'))) difficulty = vardiffOptions(next.vardiff)
+      if (plan.applied.some((key) => key.startsWith('vardiff.'))) difficulty = resolveVardiffOptions(vardiffOptions(next.vardiff))
       stratum.reload(next.stratum)
       running = { ...running, vardiff: next.vardiff, stratum: { ...running.stratum, auth: next.stratum.auth, limits: next.stratum.limits } }
       const reloadLog = log.child({ component: 'reload' })

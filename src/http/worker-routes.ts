@@ -50,7 +50,7 @@ function upstreamView(stats: WorkerStats | undefined) {
 export function workerRoutes(ctx: HttpContext) {
   const { stratum, ledger, clock } = ctx
 
-  const sessionsOf = (full: string): Session[] => [...stratum.sessions].filter((s) => s.workers.has(full))
+  const sessionsOf = (full: string): Session[] => [...stratum.sessions].filter((s) => s.worker(full) !== undefined)
 
   return async (app: FastifyInstance): Promise<void> => {
     app.get('/api/workers', async () => {

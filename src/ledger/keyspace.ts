@@ -78,7 +78,11 @@ export function prefixRange(prefix: string): { gte: string; lt: string } {
 
 export const keys = {
   /** `m/<name>`: schema version, counters, prune horizon. */
-  meta: (name: 'version' | 'seq' | 'round' | 'pruned' | 'created' | 'untallied'): string => `m/${name}`,
+  meta: (name: 'version' | 'seq' | 'round' | 'pruned' | 'created'): string => `m/${name}`,
+
+  /** `m/untallied/<seq 12>`: an epoch of shares not in the tallies yet, by its first seq (tally-fold.ts). */
+  untallied: (seq: number): string => `m/untallied/${hexSeq(seq)}`,
+  untalliedAll: 'm/untallied/',
 
   /** `sh/<time>/<seq>`: one accepted share. */
   share: (time: number, seq: number): string => `sh/${hexTime(time)}/${hexSeq(seq)}`,

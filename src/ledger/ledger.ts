@@ -78,6 +78,15 @@ export interface LedgerStats {
   readonly failedEvents: number
 }
 
+/**
+ * Upstream answers and rejects (`recordUpstream`, `recordReject`) are
+ * written at most this long after they happen (ms). They are tallies per
+ * worker and minute that nobody waits for; a share group's 1 ms would write
+ * the same keys hundreds of times a second under a flood of rejects
+ * (docs/benchmarks.md, history). A crash loses at most this much of them.
+ */
+const EVENT_COMMIT_MS = 250
+
 /** Told after each share group commit (ms, ms, shares). */
 export type CommitListener = (writeMs: number, oldestWaitMs: number, items: number) => void
 
@@ -96,7 +105,9 @@ export class Ledger {
   private readonly pending = new PendingTallies()
   private readonly tallyFoldMs: number
   private foldTimer: NodeJS.Timeout | undefined
-  private folding: Promise<void> | undefined
+  /** Folds run one at a time, in order (tally-fold.ts). */
+  private foldChain: Promise<void> = Promise.resolve()
+  private foldsRunning = 0
 
   private constructor(ctx: LedgerContext, options: LedgerOptions) {
     this.ctx = ctx
@@ -113,7 +124,8 @@ export class Ledger {
         for (const listener of this.commitListeners) listener(writeMs, oldestWaitMs, items)
       },
     })
-    this.events = new EventRecorder(ctx, { delayMs: options.groupCommitMs ?? 1, maxItems: options.groupCommitMax ?? 1000 })
+    // Upstream answers and rejects are statistics nobody waits for: written in fewer, larger groups than shares.
+    this.events = new EventRecorder(ctx, { delayMs: EVENT_COMMIT_MS, maxItems: options.groupCommitMax ?? 1000 })
     this.pruner = new RetentionPruner(ctx, {
       retentionDays: options.retentionDays,
       batchSize: options.pruneBatchSize ?? 1000,
@@ -136,7 +148,7 @@ export class Ledger {
     const ctx: LedgerContext = { db, path: options.path, sync: options.sync, clock, log, state, lock: new WriteLock(), tallies: new TallyCache() }
     const ledger = new Ledger(ctx, options)
     try {
-      const folded = await recoverTallies(ctx, ledger.pending)
+      const folded = await recoverTallies(ctx)
       if (folded > 0) log?.warn({ path: options.path, shares: folded }, 'ledger: tallied the shares an unclean stop left out of the tallies')
     } catch (err) {
       await db.close().catch(() => undefined)
@@ -173,20 +185,34 @@ export class Ledger {
   }
 
   /**
-   * Writes the tallies of every committed share now (tally-fold.ts); reads,
-   * `flush` and `close` do it first. Concurrent callers share one fold.
-   * @throws LedgerError `HF_LEDGER_WRITE`: the sums stay pending (and the
-   * `m/untallied` marker on disk), nothing is lost.
+   * Writes the tallies of every share committed so far (tally-fold.ts);
+   * tally reads, `flush` and `close` do it first. Resolves once they are
+   * written, after any fold already running.
+   * @throws LedgerError `HF_LEDGER_WRITE`: the sums stay pending (and their
+   * markers on disk) for the next fold; nothing is lost.
    */
   foldTallies(): Promise<void> {
     this.clearFoldTimer()
-    if (this.pending.empty && this.pending.marker === undefined) return this.folding ?? Promise.resolve()
-    const fold = this.ctx.lock.run(() => foldTallies(this.ctx, this.pending))
-    const tracked: Promise<void> = fold.finally(() => {
-      if (this.folding === tracked) this.folding = undefined
-    })
-    this.folding = tracked
-    return tracked
+    if (this.pending.empty && this.foldsRunning === 0) return Promise.resolve()
+    this.foldsRunning++
+    const fold = this.foldChain
+      .then(async () => {
+        // Taken under the write lock, where no group commit is between its
+        // write and adding its sums; the fold's reads and write then run
+        // beside the group commits, not in front of them.
+        const epoch = await this.ctx.lock.run(async () => this.pending.take())
+        try {
+          await foldTallies(this.ctx, epoch)
+        } catch (err) {
+          this.pending.restore(epoch)
+          throw err
+        }
+      })
+      .finally(() => {
+        this.foldsRunning--
+      })
+    this.foldChain = fold.catch(() => undefined)
+    return fold
   }
 
   private scheduleFold(): void {
@@ -213,22 +239,22 @@ export class Ledger {
 
   /** Accepted shares and difficulty in [from, to), of everyone or of one account / worker. */
   acceptedDifficulty(query: DifficultyQuery): Promise<DifficultyTotal> {
-    return this.reading(() => acceptedDifficulty(this.ctx, query))
+    return this.readingTallies(() => acceptedDifficulty(this.ctx, query))
   }
 
   /** Per worker in [from, to): accepted shares, difficulty, first and last share time. */
   workers(query: { readonly from: number; readonly to: number; readonly account?: string }): Promise<{ workers: WorkerTotal[]; exact: boolean }> {
-    return this.reading(() => workerTotals(this.ctx, query))
+    return this.readingTallies(() => workerTotals(this.ctx, query))
   }
 
   /** The pool's accepted difficulty per minute or hour bucket in [from, to), empty buckets included (the hashrate chart). */
   difficultySeries(query: SeriesQuery): Promise<SeriesPoint[]> {
-    return this.reading(() => difficultySeries(this.ctx, query))
+    return this.readingTallies(() => difficultySeries(this.ctx, query))
   }
 
   /** The last `difficulty` units of shares before a time or up to a block's share, per account. */
   pplnsWindow(query: PplnsQuery): Promise<PplnsWindow> {
-    return this.reading(() => pplnsWindow(this.ctx, query))
+    return this.readingTallies(() => pplnsWindow(this.ctx, query))
   }
 
   /** The round new shares count in. */
@@ -238,7 +264,7 @@ export class Ledger {
 
   /** Totals of a round (undefined for a round not started yet). */
   roundTotals(round: number): Promise<RoundTotals | undefined> {
-    return this.reading(() => roundTotals(this.ctx, round))
+    return this.readingTallies(() => roundTotals(this.ctx, round))
   }
 
   // ---- upstream results and rejects (fire and forget) --------------------
@@ -440,10 +466,19 @@ export class Ledger {
     return new LedgerError('HF_LEDGER_CLOSED', `ledger ${this.path} is closed (${what})`, { path: this.path })
   }
 
-  /** Reads see every committed share: pending tallies are folded first. */
   private reading<T>(fn: () => Promise<T>): Promise<T> {
     if (this.closing !== undefined) return Promise.reject(this.closedError('read'))
-    if (this.pending.empty && this.pending.marker === undefined && this.folding === undefined) return fn()
+    return fn()
+  }
+
+  /**
+   * A read of the share tallies sees every committed share: what is pending
+   * is folded first. If that fold cannot be written (the disk), the read
+   * fails with its error rather than answer without those shares.
+   */
+  private readingTallies<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closing !== undefined) return Promise.reject(this.closedError('read'))
+    if (this.pending.empty && this.foldsRunning === 0) return fn()
     return this.foldTallies().then(fn)
   }
 

@@ -19,7 +19,7 @@ import { scaleDifficulty } from './difficulty.js'
 import { keys } from './keyspace.js'
 import { encodeRoundClose, type RoundClose } from './rounds.js'
 import { encodeShare, type LedgerShare } from './share-records.js'
-import { type PendingTallies, markerFor } from './tally-fold.js'
+import type { PendingTallies } from './tally-fold.js'
 
 export async function commitShares(ctx: LedgerContext, pending: PendingTallies, shares: readonly LedgerShare[]): Promise<void> {
   const ops: BatchOp[] = []
@@ -45,7 +45,7 @@ export async function commitShares(ctx: LedgerContext, pending: PendingTallies, 
     ops.push({ type: 'put', key: keys.roundClose(close.round), value: encodeRoundClose(linked) })
   }
 
-  const marker = shares.length > 0 ? markerFor(pending, earliest, firstSeq) : undefined
+  const marker = shares.length > 0 ? pending.markerFor(earliest, firstSeq) : undefined
   if (marker !== undefined) ops.push(marker.op)
   ops.push({ type: 'put', key: keys.meta('seq'), value: String(seq) })
   if (round !== ctx.state.round) ops.push({ type: 'put', key: keys.meta('round'), value: String(round) })

@@ -5,21 +5,33 @@
  * the tallies (minute, hour and day buckets per account and per worker, the
  * round, the round per account: 8 keys per worker) is summed in memory per
  * round, worker and minute, and written to the tally keys later, in one
- * batch per fold: at most every `tallyFoldMs` (1 s by default), and before
- * any read, flush or close, so every question the ledger answers still sees
- * every committed share. With hundreds of workers a group of a few hundred
- * shares used to touch ~8 tally keys per worker: most of the accept path's
- * cost (docs/benchmarks.md, history); a fold pays that once per second.
+ * batch per fold: at most `tallyFoldMs` (1 s by default) after a group
+ * commit, and before any read, flush or close, so every question the ledger
+ * answers still sees every committed share. With hundreds of workers a group
+ * of a few hundred shares used to touch ~8 tally keys per worker: most of
+ * the accept path's cost (docs/benchmarks.md, history); a fold pays that
+ * once per second.
  *
- * Crash safety: the first group commit after a fold also writes
- * `m/untallied` = {"from": earliest share time, "seq": first share seq} of the
- * shares not folded yet (rewritten when a later group holds an earlier
- * time). The fold deletes it in the same batch as the tally puts. So after
- * a crash, `recoverTallies` on open finds the marker, reads the share
- * records from `from` on, folds those with seq >= `seq`, and the tallies
- * again agree with the share records, exactly: each share is counted once.
+ * A fold does not hold up group commits: only group commits write share
+ * records and only folds write tallies, so a fold takes the sums under the
+ * write lock (an instant: no group is between its write and adding its
+ * sums then) and does its reads and its write outside it. Folds run one at
+ * a time, in order.
+ *
+ * Crash safety, by epochs: the sums between two folds form an epoch. The
+ * first group commit of an epoch also writes the epoch's marker
+ * `m/untallied/<first seq>` = {"from": earliest share time, "seq": first
+ * seq} (rewritten when a later group of the epoch holds an earlier time);
+ * the fold that writes the epoch's sums deletes the marker in the same
+ * batch. A failed fold hands its sums and markers to the next fold, and
+ * folds complete in epoch order, so the markers left after a crash are
+ * exactly those of the epochs not folded, and every share with a seq at or
+ * above the smallest marker seq belongs to one of them. `recoverTallies`, on
+ * open, folds those shares (reading the records from the smallest `from`
+ * on): the tallies again agree with the share records, each share counted
+ * once.
  */
-import { type BatchOp, type LedgerContext, get, getMany, write } from './context.js'
+import { type BatchOp, type LedgerContext, getMany, scan, write } from './context.js'
 import type { ScaledDifficulty } from './difficulty.js'
 import { RESOLUTIONS, bucketStart, keys, prefixRange } from './keyspace.js'
 import { LedgerError } from './ledger-error.js'
@@ -38,14 +50,29 @@ interface MinuteSum {
   l: number
 }
 
+/** An epoch's marker: the earliest share time and the first seq of its shares. */
+export interface Marker {
+  readonly from: number
+  readonly seq: number
+}
+
+/** What one fold writes: the sums, and the markers its batch deletes. */
+export interface Epoch {
+  readonly sums: Map<string, MinuteSum>
+  readonly markers: readonly string[]
+}
+
 /** What the committed shares add to the tallies, until the next fold. */
 export class PendingTallies {
   private sums = new Map<string, MinuteSum>()
-  /** Earliest share time and first seq not folded, as written in `m/untallied`; undefined when all are folded. */
-  marker: { from: number; seq: number } | undefined
+  /** The open epoch's marker as written; undefined until its first group commit. */
+  marker: Marker | undefined
+  /** Marker keys of earlier epochs whose fold failed: the next fold deletes them too. */
+  private carried: string[] = []
 
+  /** Nothing to fold. */
   get empty(): boolean {
-    return this.sums.size === 0
+    return this.sums.size === 0 && this.marker === undefined && this.carried.length === 0
   }
 
   /** Adds one committed share. */
@@ -63,18 +90,34 @@ export class PendingTallies {
     if (time > sum.l) sum.l = time
   }
 
-  /** Takes every sum (they are put back with `restore` if the fold fails). */
-  take(): Map<string, MinuteSum> {
-    const taken = this.sums
-    this.sums = new Map()
-    return taken
+  /**
+   * The marker op a group commit adds, if any: it is the epoch's first, or
+   * one of its shares is earlier than the marker says. Set `marker = next`
+   * only after the group's write succeeded.
+   */
+  markerFor(earliest: number, firstSeq: number): { op: BatchOp; next: Marker } | undefined {
+    const current = this.marker
+    if (current !== undefined && current.from <= earliest) return undefined
+    const next = { from: Math.min(current?.from ?? earliest, earliest), seq: current?.seq ?? firstSeq }
+    return { op: { type: 'put', key: keys.untallied(next.seq), value: encodeMarker(next) }, next }
   }
 
-  /** Puts sums taken for a fold that failed back in front of what came since. */
-  restore(taken: Map<string, MinuteSum>): void {
+  /** Closes the open epoch: its sums and markers go to a fold; the next group commit starts a new epoch. */
+  take(): Epoch {
+    const markers = this.marker === undefined ? this.carried : [...this.carried, keys.untallied(this.marker.seq)]
+    const epoch = { sums: this.sums, markers }
+    this.sums = new Map()
+    this.marker = undefined
+    this.carried = []
+    return epoch
+  }
+
+  /** Gives a failed fold's sums and markers to the next fold. */
+  restore(epoch: Epoch): void {
+    const sums = epoch.sums
     for (const [id, sum] of this.sums) {
-      const before = taken.get(id)
-      if (before === undefined) taken.set(id, sum)
+      const before = sums.get(id)
+      if (before === undefined) sums.set(id, sum)
       else {
         before.n += sum.n
         before.d += sum.d
@@ -82,101 +125,95 @@ export class PendingTallies {
         if (sum.l > before.l) before.l = sum.l
       }
     }
-    this.sums = taken
+    this.sums = sums
+    this.carried = [...epoch.markers, ...this.carried]
+  }
+
+  /** Recovery: the markers found on open are deleted by the next fold. */
+  carry(markerKeys: readonly string[]): void {
+    this.carried.push(...markerKeys)
   }
 }
 
-export const UNTALLIED_KEY = keys.meta('untallied')
-
-export function encodeMarker(marker: { from: number; seq: number }): string {
+export function encodeMarker(marker: Marker): string {
   return `{"from":${marker.from},"seq":${marker.seq}}`
 }
 
-function decodeMarker(ctx: LedgerContext, raw: string): { from: number; seq: number } {
+function decodeMarker(ctx: LedgerContext, key: string, raw: string): Marker {
   try {
     const v = JSON.parse(raw) as { from?: unknown; seq?: unknown }
     if (Number.isSafeInteger(v.from) && Number.isSafeInteger(v.seq)) return { from: v.from as number, seq: v.seq as number }
   } catch {
     // reported below
   }
-  throw new LedgerError('HF_LEDGER_CORRUPT', `ledger ${ctx.path}: ${UNTALLIED_KEY} holds ${raw.slice(0, 80)}, not {"from":ms,"seq":n}`, { path: ctx.path })
+  throw new LedgerError('HF_LEDGER_CORRUPT', `ledger ${ctx.path}: ${key} holds ${raw.slice(0, 80)}, not {"from":ms,"seq":n}`, { path: ctx.path })
 }
 
 /**
- * The marker op a group commit adds, if any: the group's shares are the
- * first not folded, or one of them is earlier than the marker says. Call
- * `pending.marker = next` only after the group's write succeeded.
+ * Writes an epoch's sums to the tally keys and deletes its markers, in one
+ * batch. Folds must run one at a time (the tally cache and read-modify-write);
+ * `Ledger.foldTallies` chains them. Throws on a failed write, having changed
+ * nothing: give the epoch back with `restore`.
  */
-export function markerFor(pending: PendingTallies, earliest: number, firstSeq: number): { op: BatchOp; next: { from: number; seq: number } } | undefined {
-  const current = pending.marker
-  if (current !== undefined && current.from <= earliest) return undefined
-  const next = { from: Math.min(current?.from ?? earliest, earliest), seq: current?.seq ?? firstSeq }
-  return { op: { type: 'put', key: UNTALLIED_KEY, value: encodeMarker(next) }, next }
-}
-
-/**
- * Writes the pending sums to the tally keys in one batch and clears the
- * marker. Run it under the write lock (`Ledger.foldTallies` does). On a
- * failed write nothing is lost: the sums go back to `pending`.
- */
-export async function foldTallies(ctx: LedgerContext, pending: PendingTallies): Promise<void> {
-  if (pending.empty && pending.marker === undefined) return
-  const sums = pending.take()
-  try {
-    const deltas = new Map<string, Tally>()
-    const count = (key: string, tally: Tally): void => {
-      deltas.set(key, mergeTallies(deltas.get(key), tally))
-    }
-    for (const { round, minute, account, worker, n, d, f, l } of sums.values()) {
-      const tally: Tally = { n, d, f, l }
-      for (const res of RESOLUTIONS) {
-        const start = res === 'm' ? minute : bucketStart(minute, res)
-        count(keys.accountTally(res, start, account), tally)
-        count(keys.workerTally(res, start, account, worker), tally)
-      }
-      count(keys.round(round), tally)
-      count(keys.roundAccount(round, account), tally)
-    }
-    // Current values of the tallies not in the cache (a new bucket, or after a restart).
-    const missing = [...deltas.keys()].filter((key) => !ctx.tallies.has(key))
-    const stored = await getMany(ctx, missing)
-    const loaded = new Map<string, Tally>()
-    missing.forEach((key, i) => {
-      const raw = stored[i]
-      if (raw !== undefined) loaded.set(key, decodeTally(key, raw))
-    })
-    const ops: BatchOp[] = []
-    const committed = new Map<string, Tally>()
-    for (const [key, delta] of deltas) {
-      const next = mergeTallies(ctx.tallies.get(key) ?? loaded.get(key), delta)
-      committed.set(key, next)
-      ops.push({ type: 'put', key, value: encodeTally(next) })
-    }
-    ops.push({ type: 'del', key: UNTALLIED_KEY })
-    await write(ctx, ops, `${deltas.size} tallies`, ctx.sync)
-    ctx.tallies.commit(committed)
-    pending.marker = undefined
-  } catch (err) {
-    pending.restore(sums)
-    throw err
+export async function foldTallies(ctx: LedgerContext, epoch: Epoch): Promise<void> {
+  if (epoch.sums.size === 0 && epoch.markers.length === 0) return
+  const deltas = new Map<string, Tally>()
+  const count = (key: string, tally: Tally): void => {
+    deltas.set(key, mergeTallies(deltas.get(key), tally))
   }
+  for (const { round, minute, account, worker, n, d, f, l } of epoch.sums.values()) {
+    const tally: Tally = { n, d, f, l }
+    for (const res of RESOLUTIONS) {
+      const start = res === 'm' ? minute : bucketStart(minute, res)
+      count(keys.accountTally(res, start, account), tally)
+      count(keys.workerTally(res, start, account, worker), tally)
+    }
+    count(keys.round(round), tally)
+    count(keys.roundAccount(round, account), tally)
+  }
+  // Current values of the tallies not in the cache (a new bucket, or after a restart).
+  const missing = [...deltas.keys()].filter((key) => !ctx.tallies.has(key))
+  const stored = await getMany(ctx, missing)
+  const loaded = new Map<string, Tally>()
+  missing.forEach((key, i) => {
+    const raw = stored[i]
+    if (raw !== undefined) loaded.set(key, decodeTally(key, raw))
+  })
+  const ops: BatchOp[] = []
+  const committed = new Map<string, Tally>()
+  for (const [key, delta] of deltas) {
+    const next = mergeTallies(ctx.tallies.get(key) ?? loaded.get(key), delta)
+    committed.set(key, next)
+    ops.push({ type: 'put', key, value: encodeTally(next) })
+  }
+  for (const key of epoch.markers) ops.push({ type: 'del', key })
+  await write(ctx, ops, `${deltas.size} tallies`, ctx.sync)
+  ctx.tallies.commit(committed)
 }
 
 /**
- * On open: folds the shares a crash left out of the tallies (see the top of
- * this file). Returns how many shares were folded.
+ * On open, before anything else writes: folds the shares a crash left out
+ * of the tallies (see the top of this file). Returns how many shares.
  */
-export async function recoverTallies(ctx: LedgerContext, pending: PendingTallies): Promise<number> {
-  const raw = await get(ctx, UNTALLIED_KEY)
-  if (raw === undefined) return 0
-  const marker = decodeMarker(ctx, raw)
+export async function recoverTallies(ctx: LedgerContext): Promise<number> {
+  const markerKeys: string[] = []
+  let from = Number.POSITIVE_INFINITY
+  let seq = Number.POSITIVE_INFINITY
+  for await (const [key, raw] of scan(ctx, prefixRange(keys.untalliedAll), 'reading the untallied markers')) {
+    const marker = decodeMarker(ctx, key, raw)
+    markerKeys.push(key)
+    from = Math.min(from, marker.from)
+    seq = Math.min(seq, marker.seq)
+  }
+  if (markerKeys.length === 0) return 0
+  const pending = new PendingTallies()
   let folded = 0
-  for await (const share of shareRange(ctx, keys.shareTime(marker.from), prefixRange(keys.sharesAll).lt)) {
-    if (share.seq < marker.seq) continue
+  for await (const share of shareRange(ctx, keys.shareTime(from), prefixRange(keys.sharesAll).lt)) {
+    if (share.seq < seq) continue
     pending.add(share.round, share.time, share.account, share.worker, share.scaled)
     folded++
   }
-  pending.marker = marker
-  await foldTallies(ctx, pending)
+  pending.carry(markerKeys)
+  await foldTallies(ctx, pending.take())
   return folded
 }

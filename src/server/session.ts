@@ -37,7 +37,10 @@ import type { ShareContext } from '../shares/validator.js'
 import { difficultyForTarget, leToBigInt } from '../shares/target.js'
 import type { SessionHost } from './session-host.js'
 import { parseWorkerName, type WorkerName } from './worker-name.js'
+import { JobDifficulties } from './job-difficulties.js'
+import { StringPool } from './string-pool.js'
 import type { DifficultyControl } from './difficulty-control.js'
+import type { FanoutBatch } from './fanout.js'
 
 export type SessionState = 'connected' | 'subscribed' | 'authorized'
 
@@ -70,6 +73,9 @@ const JOB_DIFFICULTY_MEMORY = 128
 /** Replies waiting for the share sink before the session is closed as stuck. */
 const MAX_PENDING_REPLIES = 1024
 
+/** User agents shared by the sessions that send the same one (a farm runs few firmware versions). */
+const userAgents = new StringPool(1024)
+
 /** Where a socket's shared listeners find their session. */
 const SESSION = Symbol('headframe.session')
 type SessionSocket = Socket & { [SESSION]: Session }
@@ -98,7 +104,13 @@ export class Session implements ShareContext {
   closed = false
   closeReason: CloseReason | undefined
 
-  readonly workers = new Map<string, WorkerName>()
+  /**
+   * The first worker authorized on this connection, nearly always the only
+   * one; `#moreWorkers` holds them all once a second one is authorized
+   * (proxies). A Map of its own costs a single-worker session ~180 bytes.
+   */
+  #worker: WorkerName | undefined
+  #moreWorkers: Map<string, WorkerName> | undefined
   /** Vardiff or a fixed difficulty; restarted when the first job arrives (see `sendJob`). */
   vardiff: DifficultyControl
   /** The floor the miner asked for (suggest_difficulty, configure), re-applied on a restart. */
@@ -109,10 +121,13 @@ export class Session implements ShareContext {
   private authFailures = 0
   private garbageLines = 0
   private readonly framer: LineFramer
-  private readonly out: Outgoing[] = []
-  private readonly jobDifficulty = new Map<string, number>()
+  /** Replies queued behind one waiting for the share sink; made when a share is first submitted (see `send`). */
+  private out: Outgoing[] | undefined
+  private readonly jobDifficulty = new JobDifficulties(JOB_DIFFICULTY_MEMORY)
   private lastJob: Job | undefined
-  private aliasOf: { seq: number; next: number } = { seq: -1, next: 1 }
+  /** The job `lastJob` aliases were derived from (its seq), and the next alias number (see `applyDifficulty`). */
+  private aliasSeq = -1
+  private nextAlias = 1
   private firstChunk = true
   /** Lines written this tick, not yet handed to the socket (see `write`). */
   private pendingOut = ''
@@ -174,7 +189,24 @@ export class Session implements ShareContext {
 
   get state(): SessionState {
     if (!this.subscribed) return 'connected'
-    return this.workers.size > 0 ? 'authorized' : 'subscribed'
+    return this.#worker !== undefined ? 'authorized' : 'subscribed'
+  }
+
+  /** An authorized worker of this connection, by its full name. */
+  worker(full: string): WorkerName | undefined {
+    if (this.#moreWorkers !== undefined) return this.#moreWorkers.get(full)
+    return this.#worker?.full === full ? this.#worker : undefined
+  }
+
+  /** The workers authorized on this connection, in order. */
+  workers(): WorkerName[] {
+    if (this.#moreWorkers !== undefined) return [...this.#moreWorkers.values()]
+    return this.#worker === undefined ? [] : [this.#worker]
+  }
+
+  /** How many workers are authorized on this connection. */
+  get workerCount(): number {
+    return this.#moreWorkers?.size ?? (this.#worker === undefined ? 0 : 1)
   }
 
   /** The difficulty in force now. */
@@ -184,7 +216,9 @@ export class Session implements ShareContext {
 
   /** ShareContext: the difficulty in force when `jobId` was sent to this session. */
   difficultyForJob(jobId: string): number | undefined {
-    return this.jobDifficulty.get(jobId)
+    const id = Number.parseInt(jobId, 16)
+    // Only the id exactly as it was sent (lower-case hex, no leading zeros).
+    return id.toString(16) === jobId ? this.jobDifficulty.get(id) : undefined
   }
 
   /** Bytes waiting in the socket's write buffer. */
@@ -295,7 +329,7 @@ export class Session implements ShareContext {
   }
 
   private onSubscribe(id: JsonRpcId, userAgent: string | undefined, sessionId: string | undefined): void {
-    if (userAgent !== undefined) this.userAgent = userAgent
+    if (userAgent !== undefined) this.userAgent = userAgents.intern(userAgent)
     if (!this.subscribed) {
       const extranonce1 = this.host.allocateExtranonce1(sessionId)
       if (extranonce1 === undefined) {
@@ -311,7 +345,7 @@ export class Session implements ShareContext {
     const en1 = this.extranonce1.toString('hex')
     this.send(encodeSubscribeResult(id, { subscriptionId: en1, extranonce1: en1, extranonce2Size: this.extranonce2Size }))
     if (this.debugging) this.log.debug({ userAgent: this.userAgent, extranonce1: en1, resumed: sessionId === en1 }, 'subscribed')
-    if (this.workers.size > 0) this.startWork() // authorized before subscribing (tolerated)
+    if (this.#worker !== undefined) this.startWork() // authorized before subscribing (tolerated)
   }
 
   private onAuthorize(id: JsonRpcId, user: string, password: string): void {
@@ -322,13 +356,14 @@ export class Session implements ShareContext {
       if (++this.authFailures >= MAX_AUTH_FAILURES) this.closeAfterFlush('auth-failures')
       return
     }
-    const first = this.workers.size === 0
-    if (!this.workers.has(name.full)) {
-      if (this.workers.size >= MAX_WORKERS_PER_SESSION) {
+    const first = this.#worker === undefined
+    if (this.worker(name.full) === undefined) {
+      if (this.workerCount >= MAX_WORKERS_PER_SESSION) {
         this.send(encodeReject(id, 'unauthorized', `at most ${MAX_WORKERS_PER_SESSION} workers per connection`))
         return
       }
-      this.workers.set(name.full, name)
+      if (this.#worker === undefined) this.#worker = name
+      else (this.#moreWorkers ??= new Map([[this.#worker.full, this.#worker]])).set(name.full, name)
       this.host.workerAuthorized(this, name)
     }
     this.send(encodeResult(id, true))
@@ -348,12 +383,13 @@ export class Session implements ShareContext {
 
   private onSubmit(req: SubmitRequest, now: number): void {
     if (!this.subscribed) return this.rejectSubmit(req.id, 'not-subscribed', 'subscribe first')
-    const name = this.workers.get(req.worker)
+    const name = this.worker(req.worker)
     if (name === undefined) return this.rejectSubmit(req.id, 'unauthorized', `worker ${req.worker.slice(0, 64)} is not authorized on this connection`)
     const outcome = this.host.checkShare(req, this, now)
     if (!outcome.ok) return this.rejectSubmit(req.id, outcome.reason, outcome.detail, name)
     this.host.submitRate(this, true, now)
-    if (this.out.length >= MAX_PENDING_REPLIES) {
+    const out = (this.out ??= [])
+    if (out.length >= MAX_PENDING_REPLIES) {
       // The share sink has stopped answering: do not queue without bound.
       this.host.forgetShare(outcome)
       return this.close('backlog')
@@ -361,7 +397,7 @@ export class Session implements ShareContext {
     // Hold the reply until the share sink has the share: "accepted" is
     // never said of a share that was not recorded.
     const slot: Outgoing = { line: undefined }
-    this.out.push(slot)
+    out.push(slot)
     this.host.recordShare(this, name, req, outcome, now).then(
       () => {
         this.counters.accepted++
@@ -392,19 +428,25 @@ export class Session implements ShareContext {
    * the difficulty they were found at.
    */
   applyDifficulty(changed: number | undefined): void {
-    if (changed === undefined || this.workers.size === 0 || !this.subscribed || this.closed) return
+    if (changed === undefined || this.#worker === undefined || !this.subscribed || this.closed) return
     this.notify(encodeSetDifficulty(changed))
     const job = this.lastJob
     if (job === undefined) return
-    if (this.aliasOf.seq !== job.seq) this.aliasOf = { seq: job.seq, next: 1 }
-    if (this.aliasOf.next > MAX_JOB_ALIASES) return this.sendJob(job, this.host.notifyLine(job))
-    const id = aliasId(job, this.aliasOf.next++)
+    if (this.aliasSeq !== job.seq) {
+      this.aliasSeq = job.seq
+      this.nextAlias = 1
+    }
+    if (this.nextAlias > MAX_JOB_ALIASES) return this.sendJob(job, this.host.notifyLine(job))
+    const id = aliasId(job, this.nextAlias++)
     this.rememberJob(id)
     this.notify(encodeNotify({ ...job.notify, jobId: id, cleanJobs: false }))
   }
 
-  /** A new job (fan-out from the server): `line` is the notify built once for all sessions. */
-  sendJob(job: Job, line: string): void {
+  /**
+   * A new job (fan-out from the server): `line` is the notify built once for
+   * all sessions; `batch`, the server's batched write of it (fanout.ts).
+   */
+  sendJob(job: Job, line: string, batch?: FanoutBatch): void {
     if (this.closed) return
     // Proxy mode: new work may change the extranonce2 size or the version mask.
     const en2Size = job.work.extranonceSize - this.extranonce1.length
@@ -429,7 +471,16 @@ export class Session implements ShareContext {
     }
     this.lastJob = job
     this.rememberJob(job.id)
+    // Into the batch only with nothing gathered before it (order); the batch checks the socket's queues.
+    if (batch !== undefined && this.pendingOut === '' && batch.add(this, this.socket, line)) return
     this.notify(line)
+  }
+
+  /** What the batched fan-out's write did not take (fanout.ts): queued behind what it took. */
+  finishNotify(rest: Uint8Array): void {
+    if (this.closed) return
+    this.socket.write(rest)
+    if (this.socket.writableLength > this.host.limits.max_write_buffer_bytes) this.close('slow-reader')
   }
 
   /** Pushes a new extranonce1 (proxy mode); miners without set_extranonce are asked to reconnect by the caller. */
@@ -442,7 +493,7 @@ export class Session implements ShareContext {
   /** Sends a reply now, or queues it behind a reply still waiting for the share sink. */
   send(line: string): void {
     if (this.closed) return
-    if (this.out.length === 0) this.write(line)
+    if (this.out === undefined || this.out.length === 0) this.write(line)
     else this.out.push({ line })
   }
 
@@ -466,8 +517,9 @@ export class Session implements ShareContext {
 
   private fill(slot: Outgoing, line: string): void {
     slot.line = line
-    while (this.out.length > 0 && this.out[0]?.line !== undefined) {
-      const next = this.out.shift() as Outgoing
+    const out = this.out as Outgoing[]
+    while (out.length > 0 && out[0]?.line !== undefined) {
+      const next = out.shift() as Outgoing
       if (!this.closed) this.write(next.line as string)
     }
   }
@@ -497,9 +549,7 @@ export class Session implements ShareContext {
   }
 
   private rememberJob(id: string): void {
-    this.jobDifficulty.delete(id)
-    this.jobDifficulty.set(id, this.difficulty)
-    if (this.jobDifficulty.size > JOB_DIFFICULTY_MEMORY) this.jobDifficulty.delete(this.jobDifficulty.keys().next().value as string)
+    this.jobDifficulty.remember(Number.parseInt(id, 16), this.difficulty)
   }
 
   /** Stops reading from the miner (a draining shutdown): replies already owed still go out. */
@@ -540,7 +590,7 @@ export class Session implements ShareContext {
   private markClosed(reason: CloseReason): void {
     this.closed = true
     this.closeReason = reason
-    this.out.length = 0
+    if (this.out !== undefined) this.out.length = 0
     this.pendingOut = ''
     this.host.sessionClosed(this, reason)
   }

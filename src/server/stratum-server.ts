@@ -25,6 +25,7 @@ import { encodeNotify, encodeReconnect, type RejectReason, type SubmitRequest } 
 import { AccessControl, normalizeAddress, type RefusalReason } from './access-control.js'
 import type { DifficultyControl } from './difficulty-control.js'
 import { ExtranonceAllocator } from './extranonce-allocator.js'
+import { DEFAULT_FANOUT_THREADS, FanoutBatch, selectFanoutWriter, type WriteToMany } from './fanout.js'
 import { Session, type CloseReason } from './session.js'
 import type { AcceptedOutcome, SessionHost } from './session-host.js'
 import { SubmitLimiter } from './submit-limits.js'
@@ -70,6 +71,13 @@ export interface StratumServerOptions {
   readonly tickMs?: number
   /** Jobs remembered for late shares. */
   readonly jobMemory?: number
+  /**
+   * The new-work fan-out's batched native write (fanout.ts). Default: the
+   * addon's `writeToMany` when it has one, with DEFAULT_FANOUT_THREADS
+   * threads; `false`: one `socket.write` per session (the miners see the
+   * same bytes either way). Tests inject a writer.
+   */
+  readonly fanout?: false | { readonly writer?: WriteToMany; readonly threads?: number }
 }
 
 /** Per-worker numbers for stats. */
@@ -91,6 +99,16 @@ export interface WorkerStats {
 
 /** Distinct upstream reject reasons kept per worker; more are counted as "other". */
 const MAX_UPSTREAM_REASONS = 16
+
+/**
+ * A worker's reject tallies until its first reject: one shared empty object
+ * (frozen, so a write that forgot to take its own copy throws instead of
+ * counting for every worker). Most workers never have a reject, and objects
+ * of their own cost ~56 bytes (`rejected`) and ~230 bytes (`upstreamRejected`:
+ * a null-prototype object is a dictionary) per worker (docs/benchmarks.md, sessions).
+ */
+const NO_REJECTS: Partial<Record<RejectReason, number>> = Object.freeze({})
+const NO_UPSTREAM_REJECTS: Record<string, number> = Object.freeze(Object.create(null) as Record<string, number>)
 
 export interface ServerCounters {
   connections: number
@@ -143,6 +161,7 @@ export class StratumServer extends EventEmitter implements SessionHost {
   private readonly clock: () => number
   private readonly makeDifficulty: (now: number) => DifficultyControl
   private readonly sink: ShareSink | undefined
+  /** Submit limiters of the sessions that have submitted (see `submitRate`). */
   private readonly limiters = new Map<Session, SubmitLimiter>()
   private readonly refusalLogged = new Map<string, number>()
   private readonly notifyLines = new WeakMap<Job, { asIs?: string; clean?: string }>()
@@ -162,6 +181,8 @@ export class StratumServer extends EventEmitter implements SessionHost {
   /** Shares handed to the sink and not yet answered; `drain` waits for them. */
   private inflight = 0
   private onIdle: (() => void) | undefined
+  /** The batched fan-out write; undefined: socket.write per session. */
+  private readonly fanout: FanoutBatch | undefined
 
   constructor(private readonly options: StratumServerOptions) {
     super()
@@ -176,6 +197,10 @@ export class StratumServer extends EventEmitter implements SessionHost {
     this.access = new AccessControl(options.config.limits)
     this.makeDifficulty = options.difficulty
     this.sink = options.shareSink
+    const fanout = options.fanout === false ? undefined : (options.fanout ?? {})
+    const chosen = fanout === undefined ? { writer: undefined, reason: 'off (fanout: false)' } : fanout.writer !== undefined ? { writer: fanout.writer, reason: 'injected' } : selectFanoutWriter()
+    if (chosen.writer !== undefined) this.fanout = new FanoutBatch(chosen.writer, fanout?.threads ?? DEFAULT_FANOUT_THREADS)
+    this.log.debug({ fanout: chosen.reason, threads: this.fanout?.threads }, 'fan-out writer')
   }
 
   now(): number {
@@ -268,11 +293,17 @@ export class StratumServer extends EventEmitter implements SessionHost {
     const line = this.notifyLine(job)
     const started = performance.now()
     let sent = 0
-    for (const session of this.sessions) {
-      if (session.state === 'authorized') {
-        session.sendJob(job, line)
-        sent++
+    // Sessions that can take the line straight away join one native batched write (fanout.ts), sent after the loop.
+    const batch = this.fanout?.begin(line)
+    try {
+      for (const session of this.sessions) {
+        if (session.state === 'authorized') {
+          session.sendJob(job, line, batch)
+          sent++
+        }
       }
+    } finally {
+      batch?.flush()
     }
     // Time to hand the notify to every authorized session (the fan-out histogram).
     const fanoutMs = performance.now() - started
@@ -307,7 +338,6 @@ export class StratumServer extends EventEmitter implements SessionHost {
     this.counters.connections++
     const session = new Session(this, socket, this.nextSessionId++, address, this.makeDifficulty(now), now)
     this.sessions.add(session)
-    this.limiters.set(session, new SubmitLimiter(this.limits, now))
     if (session.debugging) session.log.debug({ tls }, 'connected')
   }
 
@@ -344,13 +374,12 @@ export class StratumServer extends EventEmitter implements SessionHost {
         sessions: 0,
         accepted: 0,
         acceptedDifficulty: 0,
-        rejected: {},
+        rejected: NO_REJECTS,
         lastShareAt: 0,
         blocks: 0,
         upstreamAccepted: 0,
         upstreamAcceptedDifficulty: 0,
-        // No prototype: reject reasons are the upstream's text.
-        upstreamRejected: Object.create(null) as Record<string, number>,
+        upstreamRejected: NO_UPSTREAM_REJECTS,
       }
       this.workers.set(name.full, stats)
     }
@@ -362,7 +391,7 @@ export class StratumServer extends EventEmitter implements SessionHost {
     if (outcome.block !== undefined) {
       // Hand the block over at once, before the share is recorded or answered
       // (a stale share that meets the network target included).
-      const name = session.workers.get(share.worker)
+      const name = session.worker(share.worker)
       this.submitBlock(blockCandidate(outcome.block, name?.account ?? '', name?.worker ?? ''))
     }
     return outcome
@@ -390,18 +419,12 @@ export class StratumServer extends EventEmitter implements SessionHost {
     source.submitBlock(candidate).then(done, (err: unknown) => done({ accepted: false, reason: `submit failed: ${String(err)}` }))
   }
 
-  async recordShare(session: Session, name: WorkerName, share: SubmitRequest, outcome: AcceptedOutcome, now: number): Promise<void> {
-    this.inflight++
-    try {
-      await this.record(name, share, outcome, now, session.id)
-      this.forwardShare(session, name, share, outcome)
-    } finally {
-      // The session fills its reply in the next microtask, before `drain` looks again.
-      if (--this.inflight === 0) queueMicrotask(() => this.onIdle?.())
-    }
-  }
-
-  private async record(name: WorkerName, share: SubmitRequest, outcome: AcceptedOutcome, now: number, session: number): Promise<void> {
+  /**
+   * Records an accepted share; resolves once the share sink has it (the
+   * session answers "accepted" then). One promise from the sink and one
+   * `then`, no async wrappers: this runs for every accepted share.
+   */
+  recordShare(session: Session, name: WorkerName, share: SubmitRequest, outcome: AcceptedOutcome, now: number): Promise<void> {
     const record: ShareRecord = {
       time: now,
       account: name.account,
@@ -410,16 +433,47 @@ export class StratumServer extends EventEmitter implements SessionHost {
       jobId: share.jobId,
       height: outcome.job.work.height,
       block: outcome.block !== undefined,
-      session,
+      session: session.id,
       source: outcome.job.work.source,
     }
-    if (this.sink !== undefined) await this.sink.record(record)
+    if (this.sink === undefined) {
+      this.recorded(record, name, outcome)
+      this.forwardShare(session, name, share, outcome)
+      return Promise.resolve()
+    }
+    this.inflight++
+    let written: Promise<void>
+    try {
+      written = this.sink.record(record)
+    } catch (err) {
+      written = Promise.reject(err instanceof Error ? err : new Error(String(err)))
+    }
+    return written.then(
+      () => {
+        this.settled()
+        this.recorded(record, name, outcome)
+        this.forwardShare(session, name, share, outcome)
+      },
+      (err: unknown) => {
+        this.settled()
+        throw err
+      },
+    )
+  }
+
+  /** One recording less in flight; `drain` waits for none. The session fills its reply in this same microtask. */
+  private settled(): void {
+    if (--this.inflight === 0) queueMicrotask(() => this.onIdle?.())
+  }
+
+  /** Counts a share the sink has recorded. */
+  private recorded(record: ShareRecord, name: WorkerName, outcome: AcceptedOutcome): void {
     this.counters.accepted++
     this.counters.acceptedDifficulty += outcome.difficulty
     const stats = this.workerStats(name)
     stats.accepted++
     stats.acceptedDifficulty += outcome.difficulty
-    stats.lastShareAt = now
+    stats.lastShareAt = record.time
     if (outcome.block !== undefined) stats.blocks++
     this.safeEmit('share', record)
   }
@@ -470,6 +524,8 @@ export class StratumServer extends EventEmitter implements SessionHost {
     } else {
       let reason = result.reason.slice(0, 64)
       if (!(reason in stats.upstreamRejected) && Object.keys(stats.upstreamRejected).length >= MAX_UPSTREAM_REASONS) reason = 'other'
+      // No prototype: reject reasons are the upstream's text.
+      if (stats.upstreamRejected === NO_UPSTREAM_REJECTS) stats.upstreamRejected = Object.create(null) as Record<string, number>
       stats.upstreamRejected[reason] = (stats.upstreamRejected[reason] ?? 0) + 1
     }
     try {
@@ -524,12 +580,23 @@ export class StratumServer extends EventEmitter implements SessionHost {
     if (name === undefined) return
     this.sink?.recordReject?.({ time: this.clock(), account: name.account, worker: name.worker, reason })
     const stats = this.workers.get(name.full)
-    if (stats !== undefined) stats.rejected[reason] = (stats.rejected[reason] ?? 0) + 1
+    if (stats === undefined) return
+    if (stats.rejected === NO_REJECTS) stats.rejected = {}
+    stats.rejected[reason] = (stats.rejected[reason] ?? 0) + 1
   }
 
   submitRate(session: Session, accepted: boolean, now: number): void {
-    const verdict = this.limiters.get(session)?.observe(accepted, now)
-    if (verdict === undefined || verdict === 'ok') return
+    if (session.closed) return
+    let limiter = this.limiters.get(session)
+    if (limiter === undefined) {
+      // Made at the first submit, with its window starting at the connection
+      // as if made then: an idle session costs no limiter (~300 bytes with
+      // its window, docs/benchmarks.md, sessions).
+      limiter = new SubmitLimiter(this.limits, session.connectedAt)
+      this.limiters.set(session, limiter)
+    }
+    const verdict = limiter.observe(accepted, now)
+    if (verdict === 'ok') return
     if (verdict === 'too-fast') {
       const raised = session.vardiff.suggest(session.difficulty * 4, now)
       if (raised !== undefined) {
@@ -562,7 +629,7 @@ export class StratumServer extends EventEmitter implements SessionHost {
     this.reconnects.delete(session)
     this.access.release(session.address)
     if (session.extranonce1.length > 0) this.allocator.release(session.extranonce1)
-    for (const name of session.workers.values()) {
+    for (const name of session.workers()) {
       const stats = this.workers.get(name.full)
       if (stats === undefined) continue
       stats.sessions--
@@ -599,7 +666,7 @@ export class StratumServer extends EventEmitter implements SessionHost {
   kick(workerFull: string): number {
     let n = 0
     for (const session of this.sessions) {
-      if (session.workers.has(workerFull)) {
+      if (session.worker(workerFull) !== undefined) {
         session.close('kicked')
         n++
       }
@@ -618,7 +685,8 @@ export class StratumServer extends EventEmitter implements SessionHost {
    * Applies a reloaded `[stratum]` section (SIGHUP): `auth` and `limits`
    * (address lists, connection limits, ban length, timeouts) take effect at
    * once for new connections and checks; bans and live counts are kept.
-   * Submit-rate limits of open sessions keep their old values. Returns the
+   * Submit-rate limits of sessions that have submitted keep their old values
+   * (a session's limiter is made at its first submit). Returns the
    * changed keys that need a restart (listeners, sizes, masks, TLS), which
    * are NOT applied.
    */

@@ -56,6 +56,14 @@ export interface NativeAddon {
   readonly best: string
   /** CPU features found by cpuid (and OS support for the wide registers). */
   readonly cpu: Readonly<{ shani: boolean; avx2: boolean; avx512: boolean }>
+  /**
+   * Not hashing: the block-change fan-out's batched write (native/fanout.cc,
+   * src/server/fanout.ts). One non-blocking send of `data` to each of `fds`,
+   * split over up to `threads` threads (1..64); `results[i]` gets the bytes
+   * taken or -errno. Returns how many fds took all of `data`. Absent from
+   * addons built before it.
+   */
+  readonly writeToMany?: (fds: Int32Array, data: Uint8Array, results: Int32Array, threads: number) => number
 }
 
 /** Where node-gyp puts the addon, relative to the package root. */

@@ -14,8 +14,9 @@
  * - The common case, whole lines inside one chunk, copies nothing: each line
  *   is decoded straight from the chunk. Only a partial line is copied, into
  *   one owned buffer that grows by doubling up to the limit and is released
- *   after a long line, so a miner sending one byte at a time (slowloris)
- *   costs O(1) per byte and at most `maxLineBytes + 1` bytes.
+ *   once the line is complete, so a miner sending one byte at a time
+ *   (slowloris) costs O(1) per byte and at most `maxLineBytes + 1` bytes,
+ *   and a session between lines holds no buffer.
  */
 
 /** Default longest line, in bytes (the `stratum.max_line_bytes` default). */
@@ -39,8 +40,6 @@ const LF = 0x0a
 const CR = 0x0d
 /** First size of the partial-line buffer. */
 const INITIAL_CAPACITY = 256
-/** A partial-line buffer larger than this is released once its line is done. */
-const KEEP_CAPACITY = 4096
 
 /** True when a line holds nothing but whitespace (usually false at index 0: lines start with `{`). */
 function isBlank(line: string): boolean {
@@ -75,6 +74,11 @@ export class LineFramer {
     return this.#partialLength
   }
 
+  /** Size of the buffer held for a partial line (0 when no line is pending). */
+  get heldBytes(): number {
+    return this.#partial?.length ?? 0
+  }
+
   /** Feed the next chunk of the stream. */
   push(chunk: Uint8Array): FramedLines {
     const lines: string[] = []
@@ -106,7 +110,10 @@ export class LineFramer {
     bytes.copy(partial, this.#partialLength, start, end)
     this.#emit(partial.toString('utf8', 0, length), lines)
     this.#partialLength = 0
-    if (partial.length > KEEP_CAPACITY) this.#partial = null
+    // Released with its line: an idle session holds no buffer. Kept, one
+    // split line would cost the session ~500 bytes (buffer, ArrayBuffer,
+    // backing store) for good; a split line is rare enough to allocate anew.
+    this.#partial = null
     return true
   }
 

@@ -116,17 +116,26 @@ export function vardiffProblems(options: Readonly<VardiffOptions>): string[] {
   return problems
 }
 
+/** Objects `resolveVardiffOptions` returned: passed again, they are returned as they are. */
+const resolved = new WeakSet<object>()
+
 /**
  * The defaults overridden by `options` (keys set to `undefined` keep their
  * default), validated once and frozen. Throws `ConfigError`
- * (`HF_CONFIG_INVALID`) listing every problem.
+ * (`HF_CONFIG_INVALID`) listing every problem. An object this function
+ * returned is returned as it is: resolve once and hand the result to every
+ * `Vardiff`, and the sessions share one options object (a copy of their own
+ * cost ~170 bytes each, docs/benchmarks.md, sessions).
  */
 export function resolveVardiffOptions(options: Partial<VardiffOptions> = {}): Readonly<VardiffOptions> {
+  if (resolved.has(options)) return options as Readonly<VardiffOptions>
   const set = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined))
   const merged: VardiffOptions = { ...defaultVardiffOptions, ...set }
   const problems = vardiffProblems(merged)
   if (problems.length > 0) throw new ConfigError('HF_CONFIG_INVALID', problems, { source: 'vardiff options' })
-  return Object.freeze(merged)
+  const frozen = Object.freeze(merged)
+  resolved.add(frozen)
+  return frozen
 }
 
 function show(value: unknown): string {

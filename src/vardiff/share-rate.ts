@@ -78,6 +78,18 @@ export class ShareRate {
   }
 
   /**
+   * Replaces this estimate by the evidence of a window without decay:
+   * `count` shares over `exposure` (both exposures are that one sum), at
+   * `now`. The same as `copyFrom` a `ShareRate(Infinity)` holding them.
+   */
+  restart(count: number, exposure: number, now: number): void {
+    this.#count = count
+    this.#exposure = exposure
+    this.#exposure2 = exposure
+    this.#at = now
+  }
+
+  /**
    * Keeps at most `shares` shares' worth of evidence: count and exposures
    * scale down together, so the rate estimate is unchanged and only its
    * weight (confidence) shrinks.

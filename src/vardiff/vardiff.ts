@@ -91,8 +91,16 @@ export class Vardiff {
   readonly #rate: ShareRate
   /** The whole session, fading with tau: hashrate stats, and how far a silent miner may be lowered. */
   readonly #session: ShareRate
-  /** The current window only (since the last window end or change): the step test. */
-  readonly #window: ShareRate
+  /**
+   * The current window only (since the last window end or change), for the
+   * step test: its share count and exposure without decay. These are the
+   * numbers a `ShareRate` with `tau = Infinity` would hold (its second
+   * exposure is always equal to the first), kept as two fields: a ShareRate
+   * object costs a session ~130 bytes with its heap numbers
+   * (docs/benchmarks.md, sessions).
+   */
+  #windowCount = 0
+  #windowExposure = 0
   #windowStart: number
   #lastChange: number
   #lastShare: number
@@ -117,7 +125,6 @@ export class Vardiff {
     const tau = DECAY_WINDOWS * o.retargetInterval
     this.#rate = new ShareRate(tau, now)
     this.#session = new ShareRate(tau, now)
-    this.#window = new ShareRate(Infinity, now)
     this.#windowStart = now
     this.#lastChange = now
     this.#lastShare = now
@@ -156,15 +163,14 @@ export class Vardiff {
     // exposure it would make the returning shares look like a slow miner.
     if (this.#shares >= PROBE_SHARES && t - this.#lastShare > this.#windowMs) {
       this.#rate.reset(t)
-      this.#window.reset(t)
-      this.#windowStart = t
+      this.#resetWindow(t)
     }
     // In units of the difficulty in force: a share of an older job counts
     // what it was worth (cgminer applies a new difficulty from the next job).
     const weight = difficulty / this.#difficulty
     this.#rate.add(weight)
     this.#session.add(weight)
-    this.#window.add(weight)
+    this.#windowCount += weight
     this.#shares++
     this.#lastShare = t
     return this.#decide(t)
@@ -209,17 +215,20 @@ export class Vardiff {
   #advance(now: number): number | undefined {
     if (!Number.isFinite(now)) return undefined
     const t = Math.max(now, this.#now)
+    // The window's exposure accrues like a ShareRate's without decay (all
+    // three estimates stand at `#now`).
+    const dt = (t - this.#now) / 1000
+    if (dt > 0) this.#windowExposure += dt / this.#difficulty
     this.#now = t
     this.#rate.advance(t, this.#difficulty)
     this.#session.advance(t, this.#difficulty)
-    this.#window.advance(t, this.#difficulty)
     return t
   }
 
   #decide(t: number): number | undefined {
     if (this.fixed) return undefined
     if (t - this.#windowStart >= this.#windowMs) this.#endWindow(t)
-    else if (this.#window.count >= this.options.retargetShares) this.#stepTest(t)
+    else if (this.#windowCount >= this.options.retargetShares) this.#stepTest(t)
     // Blind start: silence is all there is to go by.
     if (this.#shares < PROBE_SHARES) {
       if (t - Math.max(this.#lastChange, this.#lastShare) >= this.#probeMs) return this.#change(t, this.#difficulty / PROBE_FACTOR)
@@ -252,7 +261,13 @@ export class Vardiff {
   /** A window is over: test it for a step, then start the next one. */
   #endWindow(t: number): void {
     this.#stepTest(t)
-    this.#window.reset(t)
+    this.#resetWindow(t)
+  }
+
+  /** A new window starts at `t`. */
+  #resetWindow(t: number): void {
+    this.#windowCount = 0
+    this.#windowExposure = 0
     this.#windowStart = t
   }
 
@@ -265,12 +280,11 @@ export class Vardiff {
   #stepTest(t: number): void {
     const rate = this.#rate.workRate
     if (!(rate > 0)) return
-    const n = this.#window.count
-    const e = this.#window.expectedAtRate(rate)
+    const n = this.#windowCount
+    const e = this.#windowExposure * rate
     if (lowZ(n, e) < STEP_SIGNIFICANCE && highZ(n, e) < STEP_SIGNIFICANCE) return
-    this.#rate.copyFrom(this.#window)
-    this.#window.reset(t)
-    this.#windowStart = t
+    this.#rate.restart(n, this.#windowExposure, t)
+    this.#resetWindow(t)
   }
 
   /** Retargets to `wanted`, rounded and clamped. */
@@ -283,8 +297,7 @@ export class Vardiff {
     this.#difficulty = next
     this.#lastChange = t
     this.#rate.limit(KEPT_SHARES)
-    this.#window.reset(t)
-    this.#windowStart = t
+    this.#resetWindow(t)
     return next
   }
 }

@@ -4,7 +4,7 @@ import { parseConfig, type StratumConfig } from '../../src/config/index.js'
 import { createLogger } from '../../src/log.js'
 import { selectHasher } from '../../src/shares/hasher.js'
 import { FixedDifficulty, type DifficultyControl } from '../../src/server/difficulty-control.js'
-import { StratumServer, type ShareSink } from '../../src/server/stratum-server.js'
+import { StratumServer, type ShareSink, type StratumServerOptions } from '../../src/server/stratum-server.js'
 import { FixtureSource } from './fixture-source.js'
 import type { JobSource } from '../../src/jobs/job-source.js'
 
@@ -28,6 +28,8 @@ export async function startServer(
     attach?: JobSource
     /** Attach no source at all (a pool waiting for work). */
     noSource?: boolean
+    /** The fan-out's batched write (default: the server's, the addon's writeToMany). */
+    fanout?: StratumServerOptions['fanout']
   } = {},
 ): Promise<TestServer> {
   const config = parseConfig({ stratum: { host: '127.0.0.1', ...options.stratum } })
@@ -40,6 +42,7 @@ export async function startServer(
     clock: () => clock.now,
     tickMs: 3_600_000, // tests call tick() themselves
     ...(options.sink ? { shareSink: options.sink } : {}),
+    ...(options.fanout !== undefined ? { fanout: options.fanout } : {}),
   })
   const { port } = await server.listen()
   const source = options.source ?? new FixtureSource()

@@ -5,9 +5,10 @@
  */
 import t from 'tap'
 import { Level } from 'level'
-import { Ledger, SCHEMA_VERSION, scaleDifficulty } from '../../src/ledger/index.js'
+import { type Ledger, SCHEMA_VERSION, scaleDifficulty } from '../../src/ledger/index.js'
 import { PendingTallies } from '../../src/ledger/tally-fold.js'
-import { MINUTE, T0, ledgerPath, openLedger, recordAll, share } from '../helpers/ledger-fixtures.js'
+import { MINUTE, T0, allShares, ledgerPath, openLedger, recordAll, share } from '../helpers/ledger-fixtures.js'
+import { prng } from '../helpers/prng.js'
 
 /** Every tally key and value of the database, as an object (to compare two ledgers). */
 async function tallies(db: Ledger['database']): Promise<Record<string, string>> {
@@ -15,6 +16,13 @@ async function tallies(db: Ledger['database']): Promise<Record<string, string>> 
   for await (const [key, value] of db.iterator()) {
     if (/^(ta|tw|rd|ra)\//.test(key)) out[key] = value
   }
+  return out
+}
+
+/** The untallied markers: key -> value. */
+async function markers(db: Ledger['database']): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {}
+  for await (const [key, value] of db.iterator({ gte: 'm/untallied/', lt: 'm/untallied0' })) out[key] = JSON.parse(value)
   return out
 }
 
@@ -34,7 +42,7 @@ t.test('reads see committed shares before the fold is due', async (t) => {
   const round = await ledger.roundTotals(1)
   t.equal(round?.shares, 4)
   t.equal(round?.accounts.get('acct'), scaleDifficulty(5.5))
-  t.match(await ledger.database.get('m/untallied'), undefined, 'the read folded: no marker left')
+  t.same(await markers(ledger.database), {}, 'the read folded: no marker left')
 })
 
 t.test('a crash between folds: the open tallies exactly the shares the marker names', async (t) => {
@@ -48,10 +56,10 @@ t.test('a crash between folds: the open tallies exactly the shares the marker na
   const path = ledgerPath(t, 'crashed')
   const crashed = await openLedger(t, { path, tallyFoldMs: 3_600_000 })
   await recordAll(crashed, load)
-  t.match(JSON.parse((await crashed.database.get('m/untallied')) as string), { from: T0 + 5, seq: 0 })
+  t.same(await markers(crashed.database), { 'm/untallied/000000000000': { from: T0 + 5, seq: 0 } })
   // A later group holding an earlier share moves the marker back; a block share starts round 2.
   await recordAll(crashed, [share({ time: T0 + 3, worker: 'late', difficulty: 4 }), share({ time: T0 + 4 * MINUTE, worker: 'a', block: true })])
-  t.same(JSON.parse((await crashed.database.get('m/untallied')) as string), { from: T0 + 3, seq: 0 })
+  t.same(await markers(crashed.database), { 'm/untallied/000000000000': { from: T0 + 3, seq: 0 } })
   t.same(await tallies(crashed.database), {}, 'nothing folded yet')
   // The crash: the database goes away without the ledger's close (which would fold).
   await crashed.database.close()
@@ -61,7 +69,7 @@ t.test('a crash between folds: the open tallies exactly the shares the marker na
   const reopened = await openLedger(t, { path, log })
   t.match(lines, [{ shares: 6 }], 'the open says how many shares it tallied')
   t.same(await tallies(reopened.database), expected, 'tallies equal those of the ledger that never crashed')
-  t.equal(await reopened.database.get('m/untallied'), undefined)
+  t.same(await markers(reopened.database), {})
   t.equal(reopened.currentRound(), 2)
   await reopened.close()
 
@@ -76,9 +84,9 @@ t.test('after a fold, only the shares committed since are named by the marker', 
   const ledger = await openLedger(t, { path, tallyFoldMs: 3_600_000 })
   await recordAll(ledger, load.slice(0, 2))
   await ledger.foldTallies()
-  t.equal(await ledger.database.get('m/untallied'), undefined)
+  t.same(await markers(ledger.database), {})
   await recordAll(ledger, load.slice(2))
-  t.same(JSON.parse((await ledger.database.get('m/untallied')) as string), { from: T0 + MINUTE + 1, seq: 2 })
+  t.same(await markers(ledger.database), { 'm/untallied/000000000002': { from: T0 + MINUTE + 1, seq: 2 } })
   await ledger.database.close()
   const reopened = await openLedger(t, { path })
   const total = await reopened.acceptedDifficulty({ from: T0, to: T0 + 3 * MINUTE })
@@ -88,25 +96,76 @@ t.test('after a fold, only the shares committed since are named by the marker', 
 t.test('the fold runs by itself after tallyFoldMs', async (t) => {
   const ledger = await openLedger(t, { tallyFoldMs: 20 })
   await recordAll(ledger, load)
-  t.not(await ledger.database.get('m/untallied'), undefined)
-  while ((await ledger.database.get('m/untallied')) !== undefined) await new Promise((r) => setTimeout(r, 10))
+  t.not(Object.keys(await markers(ledger.database)).length, 0)
+  while (Object.keys(await markers(ledger.database)).length > 0) await new Promise((r) => setTimeout(r, 10))
   t.equal(Object.keys(await tallies(ledger.database)).length > 0, true, 'tallies written without a read')
 })
 
-t.test('a fold that fails keeps its sums for the next one', async (t) => {
+t.test('a fold that fails gives its sums and markers to the next one', async (t) => {
   const pending = new PendingTallies()
+  const first = pending.markerFor(T0 + 1, 0)
+  t.same(first?.next, { from: T0 + 1, seq: 0 })
+  pending.marker = first?.next
+  t.equal(pending.markerFor(T0 + 5, 2), undefined, 'a later share needs no new marker')
+  t.same(pending.markerFor(T0, 2)?.next, { from: T0, seq: 0 }, 'an earlier one moves the same marker back')
   pending.add(1, T0 + 1, 'acct', 'w', 10n)
   pending.add(1, T0 + 2, 'acct', 'w', 5n)
   const taken = pending.take()
+  t.same(taken.markers, ['m/untallied/000000000000'])
   t.equal(pending.empty, true)
+  // The next epoch starts its own marker.
+  t.same(pending.markerFor(T0 + 3, 2)?.op, { type: 'put', key: 'm/untallied/000000000002', value: `{"from":${T0 + 3},"seq":2}` })
+  pending.marker = { from: T0 + 3, seq: 2 }
   pending.add(1, T0 + 3, 'acct', 'w', 1n)
   pending.add(2, T0 + 4, 'acct', 'x', 7n)
-  pending.restore(taken)
-  const sums = [...pending.take().values()].map(({ round, worker, n, d, f, l }) => ({ round, worker, n, d, f, l }))
+  pending.restore(taken) // the fold of the first epoch failed
+  const next = pending.take()
+  t.same(next.markers, ['m/untallied/000000000000', 'm/untallied/000000000002'], 'the next fold deletes both markers')
+  const sums = [...next.sums.values()].map(({ round, worker, n, d, f, l }) => ({ round, worker, n, d, f, l }))
   t.same(sums, [
     { round: 1, worker: 'w', n: 3, d: 16n, f: T0 + 1, l: T0 + 3 },
     { round: 2, worker: 'x', n: 1, d: 7n, f: T0 + 4, l: T0 + 4 },
   ])
+})
+
+t.test('folds running beside group commits: a crash at any point leaves tallies that agree with the records', async (t) => {
+  const random = prng(0x5eed)
+  for (let run = 0; run < 8; run++) {
+    const shares = Array.from({ length: 300 }, (_, i) =>
+      share({
+        time: T0 + Math.floor(random() * 5 * MINUTE),
+        worker: `w${Math.floor(random() * 7)}`,
+        account: `a${Math.floor(random() * 3)}`,
+        difficulty: 1 + Math.floor(random() * 1000) / 8,
+        block: i % 97 === 96,
+      }),
+    )
+    const reference = await openLedger(t, { path: ledgerPath(t, `reference-${run}`) })
+    for (let i = 0; i < shares.length; i += 10) await recordAll(reference, shares.slice(i, i + 10))
+    await reference.flush()
+    const expected = await tallies(reference.database)
+
+    const path = ledgerPath(t, `crashed-${run}`)
+    const crashed = await openLedger(t, { path, tallyFoldMs: 3_600_000 })
+    const folds: Promise<void>[] = []
+    const crashAfter = 5 + Math.floor(random() * 25)
+    for (let i = 0; i < shares.length; i += 10) {
+      const group = recordAll(crashed, shares.slice(i, i + 10))
+      if (random() < 0.5) folds.push(crashed.foldTallies().catch(() => undefined))
+      await group
+      if (i / 10 === crashAfter) break
+    }
+    // The crash: whatever folds are still writing meet a closed database.
+    await crashed.database.close()
+    await Promise.all(folds)
+    const reopened = await openLedger(t, { path })
+    const recorded = (await allShares(reopened)).length
+    for (let i = recorded; i < shares.length; i += 10) await recordAll(reopened, shares.slice(i, Math.min(i + 10, shares.length)))
+    await reopened.flush()
+    t.same(await tallies(reopened.database), expected, `run ${run}: crash after group ${crashAfter}`)
+    await reopened.close()
+    await reference.close()
+  }
 })
 
 t.test('a version 1 ledger is migrated to the current version', async (t) => {

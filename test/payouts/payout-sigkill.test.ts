@@ -14,7 +14,7 @@
  */
 import t from 'tap'
 import { spawn } from 'node:child_process'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join, normalize } from 'node:path'
 import { createInterface } from 'node:readline'
 import ts from 'typescript'
@@ -79,7 +79,14 @@ function runChild(child: string, args: string[], wallet: FakeWallet, when: KillW
 
 t.test(`SIGKILL at random moments never pays a balance twice (${RUNS} kills)`, async (t) => {
   const dir = t.testdir({})
-  const child = build(join(dir, 'build'), 'test/helpers/payout-sigkill-child.ts')
+  // The child's build lives outside tap's fixture folder: in one full run the
+  // child could not find its own file there (ERR_MODULE_NOT_FOUND right after
+  // the build). Inside the project, so that `level` resolves from node_modules.
+  const cache = join(PACKAGE_ROOT, 'node_modules', '.cache')
+  mkdirSync(cache, { recursive: true })
+  const buildDir = mkdtempSync(join(cache, 'hf-sigkill-'))
+  t.teardown(() => rmSync(buildDir, { recursive: true, force: true }))
+  const child = build(buildDir, 'test/helpers/payout-sigkill-child.ts')
   const path = join(dir, 'ledger')
   const wallet = await FakeWallet.start({ noise: 12 })
   t.teardown(() => wallet.close())

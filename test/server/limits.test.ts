@@ -235,6 +235,35 @@ t.test('submit flood: difficulty raised first, then a ban at the maximum', async
   t.equal(server.counters.closed.banned, 1)
 })
 
+t.test('the submit-rate window starts at the connection, also for a session that submits late', async (t) => {
+  const { FixedDifficulty } = await import('../../src/server/difficulty-control.js')
+  // 1 submit/s: 10 per 10-second window.
+  const { server, port, clock } = await startServer(t, {
+    stratum: { limits: { max_submits_per_second: 1, max_invalid_ratio: 1 } },
+    difficulty: () => new FixedDifficulty(0.001, 0.001, 0.004),
+  })
+  const bad = ['acct.rig1', 'ffff00', '0000000000000000', '6b09b91f', '00000000']
+  const raised = (m: FakeMiner): boolean => m.received.some((x) => x.method === 'mining.set_difficulty' && x.params?.[0] !== 0.001)
+  const start = clock.now
+  const late = await FakeMiner.connect(port)
+  t.teardown(() => late.close())
+  await late.handshake()
+  // 10 submits at the end of the first window, 1 just after it: within the limit.
+  clock.now = start + 9_500
+  for (let i = 0; i < 10; i++) await late.request('mining.submit', bad)
+  clock.now = start + 10_500
+  await late.request('mining.submit', bad)
+  t.equal(raised(late), false, 'the 11th submit opened a new window')
+  // The same 11 submits inside one window: over the limit.
+  const fast = await FakeMiner.connect(port)
+  t.teardown(() => fast.close())
+  await fast.handshake()
+  for (let i = 0; i < 11; i++) await fast.request('mining.submit', bad)
+  await fast.request('mining.ping', [])
+  t.equal(raised(fast), true, 'difficulty raised')
+  t.equal(server.counters.bans, 0)
+})
+
 t.test('a miner that does not read is dropped at the write-buffer limit', async (t) => {
   const { server, port, source } = await startServer(t, { stratum: { limits: { max_write_buffer_bytes: 4096 } } })
   const m = await FakeMiner.connect(port)

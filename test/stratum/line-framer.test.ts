@@ -214,6 +214,18 @@ t.test('after a long line, short ones keep working (buffer released and regrown)
   t.strictSame(framer.push(bytes(':1}\n')).lines, ['{"a":1}'])
 })
 
+t.test('a split line holds a buffer only until it is complete', async (t) => {
+  const framer = new LineFramer()
+  t.equal(framer.heldBytes, 0)
+  t.strictSame(framer.push(bytes('{"id":1,')).lines, [])
+  t.ok(framer.heldBytes >= 8, 'the first part is held')
+  t.strictSame(framer.push(bytes('"a":2}\n{"id"')).lines, ['{"id":1,"a":2}'])
+  t.equal(framer.bufferedBytes, 5, 'the next partial line')
+  t.strictSame(framer.push(bytes(':3}\n')).lines, ['{"id":3}'])
+  t.equal(framer.heldBytes, 0, 'nothing held between lines')
+  t.equal(framer.bufferedBytes, 0)
+})
+
 t.test('looksLikeTlsHello', async (t) => {
   const hello = Buffer.from('160301020001' + '00'.repeat(10), 'hex')
   t.equal(looksLikeTlsHello(hello), true, 'TLS 1.0 record version, ClientHello')

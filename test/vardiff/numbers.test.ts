@@ -127,6 +127,25 @@ t.test('ShareRate: decay, limit, copy, reset', async (t) => {
   t.same(copy.evidence(1, 1), { count: 0, expected: 0 })
 })
 
+t.test('ShareRate.restart: the same as copying a window without decay', async (t) => {
+  const window = new ShareRate(Infinity, 0)
+  for (let s = 1; s <= 50; s++) {
+    window.advance(s * 700, s < 25 ? 2 : 8)
+    window.add(s % 3 === 0 ? 0.5 : 1)
+  }
+  const copied = new ShareRate(100, 0)
+  copied.copyFrom(window)
+  const restarted = new ShareRate(100, 0)
+  restarted.restart(window.count, window.expectedAtRate(1), 50 * 700)
+  t.equal(restarted.count, copied.count)
+  t.equal(restarted.workRate, copied.workRate)
+  t.same(restarted.evidence(8, 5), copied.evidence(8, 5))
+  // From the same clock position on, both fade alike.
+  copied.advance(60_000, 8)
+  restarted.advance(60_000, 8)
+  t.same(restarted.evidence(8, 5), copied.evidence(8, 5))
+})
+
 /** [computed estimate, presented difficulty, as JSON] */
 const vectors: [number, number, string][] = [
   [2328306.4365386963, 2330000, '2330000'],

@@ -52,6 +52,19 @@ t.test('defaults are documented values, frozen, and valid', async (t) => {
   t.ok(Object.isFrozen(resolved))
 })
 
+t.test('options resolved once are shared by every Vardiff made from them', async (t) => {
+  const resolved = resolveVardiffOptions({ startDifficulty: 2048 })
+  t.equal(resolveVardiffOptions(resolved), resolved, 'a resolved object is returned as it is')
+  const a = new Vardiff(resolved, 0)
+  const b = new Vardiff(resolved, 0)
+  t.equal(a.options, resolved)
+  t.equal(b.options, a.options, 'one options object for both sessions')
+  t.equal(a.difficulty, 2048)
+  const plain = { startDifficulty: 2048 }
+  t.not(resolveVardiffOptions(plain), resolveVardiffOptions(plain), 'a plain object is resolved (validated) each time')
+  t.throws(() => resolveVardiffOptions(Object.freeze({ ...resolved, minDifficulty: -1 })), 'a frozen object of other origin is still validated')
+})
+
 /** Valid overrides: each keeps the other defaults. */
 const valid: { name: string; options: Partial<VardiffOptions> }[] = [
   { name: 'CPU miner in tests', options: { minDifficulty: 0.0001, startDifficulty: 0.001 } },
