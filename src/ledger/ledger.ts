@@ -220,7 +220,7 @@ export class Ledger {
     this.foldTimer = setTimeout(() => {
       this.foldTimer = undefined
       this.foldTallies().catch((err: unknown) => {
-        // The shares are safe (records and marker on disk); the fold is retried after the next group or read.
+        // The shares are safe (records and markers on disk); the fold is retried after the next group or read.
         this.ctx.log?.error({ err }, 'ledger: writing the tallies failed; will retry')
       })
     }, this.tallyFoldMs)
@@ -451,7 +451,7 @@ export class Ledger {
       await this.commits.flush()
       await this.events.flush()
       await this.foldTallies().catch((err: unknown) => {
-        // Nothing is lost: the next open folds what the m/untallied marker names.
+        // Nothing is lost: the next open folds what the m/untallied/ markers name.
         this.ctx.log?.error({ err }, 'ledger: writing the tallies at close failed; the next open will write them')
       })
       this.clearFoldTimer()

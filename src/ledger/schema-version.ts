@@ -23,10 +23,10 @@ export const SCHEMA_VERSION = 2
  * last batch.
  */
 const MIGRATIONS: ReadonlyMap<number, (db: LedgerDb) => Promise<void>> = new Map([
-  // v2 writes tallies behind the share records, with the `m/untallied`
-  // marker while some are not folded (tally-fold.ts). A v1 ledger has every
-  // share in its tallies, so only the version changes; the bump keeps a v1
-  // build from opening a v2 ledger whose marker it would not honour.
+  // v2 writes tallies behind the share records, with `m/untallied/<seq>`
+  // markers while some are not folded (tally-fold.ts). A v1 ledger has
+  // every share in its tallies, so only the version changes; the bump keeps
+  // a v1 build from opening a v2 ledger whose markers it would not honour.
   [1, (db: LedgerDb) => db.put(keys.meta('version'), '2', { sync: true })],
 ])
 

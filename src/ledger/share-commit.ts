@@ -1,13 +1,13 @@
 /**
  * One group commit of shares: the share records, the round closes of block
- * shares, the counters and, when needed, the `m/untallied` marker, all in
- * ONE LevelDB batch. LevelDB applies a batch entirely or not at all (one
- * checksummed log record).
+ * shares, the counters and, when needed, the tally epoch's marker
+ * (`m/untallied/<seq>`), all in ONE LevelDB batch. LevelDB applies a batch
+ * entirely or not at all (one checksummed log record).
  *
  * The tallies the shares change are summed in memory and written later by a
- * fold (tally-fold.ts), which the marker makes crash safe: after a crash
- * the open folds the shares the marker names, so tallies and share records
- * always agree once the ledger is open.
+ * fold (tally-fold.ts), which the markers make crash safe: after a crash
+ * the open folds the shares they name, so tallies and share records always
+ * agree once the ledger is open.
  *
  * Runs under the write lock; the in-memory counters and the pending sums
  * are changed only after the batch is committed, so a failed write leaves
