@@ -23,9 +23,12 @@ export const RESOLUTIONS: readonly Resolution[] = ['m', 'h', 'd']
 
 const MAX_TIME = 2 ** 48
 
+/** 16 ** width for the widths the keys use (a power per call was measurable on the share path). */
+const HEX_LIMIT: readonly number[] = Array.from({ length: 14 }, (_, width) => 16 ** width)
+
 /** Fixed-width hex of a non-negative safe integer. */
 export function hex(value: number, width: number): string {
-  if (!Number.isSafeInteger(value) || value < 0 || value >= 16 ** width) {
+  if (!Number.isSafeInteger(value) || value < 0 || value >= (HEX_LIMIT[width] ?? 16 ** width)) {
     throw new LedgerError('HF_LEDGER_INVALID', `${String(value)} does not fit ${width} hex digits`)
   }
   return value.toString(16).padStart(width, '0')
@@ -76,6 +79,16 @@ export function prefixRange(prefix: string): { gte: string; lt: string } {
   return { gte: prefix, lt: successor(prefix) }
 }
 
+let lastShareTime = -1
+let lastShareHex = ''
+function lastShareTimeHex(time: number): string {
+  if (time !== lastShareTime) {
+    lastShareHex = hexTime(time)
+    lastShareTime = time
+  }
+  return lastShareHex
+}
+
 export const keys = {
   /** `m/<name>`: schema version, counters, prune horizon. */
   meta: (name: 'version' | 'seq' | 'round' | 'pruned' | 'created'): string => `m/${name}`,
@@ -84,8 +97,8 @@ export const keys = {
   untallied: (seq: number): string => `m/untallied/${hexSeq(seq)}`,
   untalliedAll: 'm/untallied/',
 
-  /** `sh/<time>/<seq>`: one accepted share. */
-  share: (time: number, seq: number): string => `sh/${hexTime(time)}/${hexSeq(seq)}`,
+  /** `sh/<time>/<seq>`: one accepted share (a busy group has many shares of one ms: its hex is kept). */
+  share: (time: number, seq: number): string => `sh/${lastShareTimeHex(time)}/${hexSeq(seq)}`,
   /** Lower bound of the shares at `time` or later (and upper bound, exclusive, of those before). */
   shareTime: (time: number): string => `sh/${hexTime(time)}/`,
   sharesAll: 'sh/',
