@@ -55,6 +55,8 @@ export function poolRoutes(ctx: HttpContext) {
       if (!ledgerOpen()) reasons.push('the ledger is not open')
       const failure = ledger.writeFailure
       if (failure !== undefined) reasons.push(`the ledger refuses writes after an I/O error (${failure}): fix the disk, then restart`)
+      const foldError = ledger.stats.foldError
+      if (failure === undefined && foldError !== undefined) reasons.push(`the ledger cannot write its tallies (${foldError}): shares are kept, tally reads fail until a fold succeeds`)
       if (reasons.length > 0) return reply.code(503).send({ status: 'not-ready', reasons })
       return { status: 'ready' }
     })

@@ -76,6 +76,9 @@ export interface LedgerStats {
   /** Upstream results and local rejects written, and those lost (malformed or a failed write). */
   readonly events: number
   readonly failedEvents: number
+  /** Tally folds that failed, and the last one's error until a fold succeeds (the shares are safe; tally reads fail meanwhile). */
+  readonly failedFolds: number
+  readonly foldError: string | undefined
 }
 
 /**
@@ -108,6 +111,11 @@ export class Ledger {
   /** Folds run one at a time, in order (tally-fold.ts). */
   private foldChain: Promise<void> = Promise.resolve()
   private foldsRunning = 0
+  /** A fold in the chain that has not taken its sums yet: later callers share it. */
+  private queuedFold: Promise<void> | undefined
+  /** The error of the last fold, until one succeeds (stats: a fold that keeps failing is not silent). */
+  private foldError: string | undefined
+  private failedFolds = 0
 
   private constructor(ctx: LedgerContext, options: LedgerOptions) {
     this.ctx = ctx
@@ -194,23 +202,36 @@ export class Ledger {
   foldTallies(): Promise<void> {
     this.clearFoldTimer()
     if (this.pending.empty && this.foldsRunning === 0) return Promise.resolve()
+    // A fold that has not taken the sums yet will take everything committed
+    // until then: share it. At most one fold runs and one waits, however
+    // many reads come (the API polled hard), each covering what gathered
+    // meanwhile, as group commits do.
+    if (this.queuedFold !== undefined) return this.queuedFold
     this.foldsRunning++
-    const fold = this.foldChain
+    const fold: Promise<void> = this.foldChain
       .then(async () => {
         // Taken under the write lock, where no group commit is between its
         // write and adding its sums; the fold's reads and write then run
         // beside the group commits, not in front of them.
-        const epoch = await this.ctx.lock.run(async () => this.pending.take())
+        const epoch = await this.ctx.lock.run(async () => {
+          if (this.queuedFold === fold) this.queuedFold = undefined
+          return this.pending.take()
+        })
         try {
           await foldTallies(this.ctx, epoch)
+          this.foldError = undefined
         } catch (err) {
           this.pending.restore(epoch)
+          this.failedFolds++
+          this.foldError = err instanceof Error ? err.message : String(err)
           throw err
         }
       })
       .finally(() => {
         this.foldsRunning--
+        if (this.queuedFold === fold) this.queuedFold = undefined
       })
+    this.queuedFold = fold
     this.foldChain = fold.catch(() => undefined)
     return fold
   }
@@ -430,6 +451,8 @@ export class Ledger {
       round: this.ctx.state.round,
       events: this.events.recorded,
       failedEvents: this.events.failed,
+      failedFolds: this.failedFolds,
+      foldError: this.foldError,
     }
   }
 

@@ -87,6 +87,7 @@ export class FanoutBatch {
   private readonly fds: Int32Array
   private readonly results: Int32Array
   private targets: FanoutTarget[] = []
+  private sockets: Socket[] = []
   private count = 0
   private line = ''
   private data: Buffer = Buffer.alloc(0)
@@ -127,6 +128,7 @@ export class FanoutBatch {
     if (fd < 0) return false
     this.fds[this.count] = fd
     this.targets[this.count] = target
+    this.sockets[this.count] = socket
     if (++this.count >= this.chunk) this.flush()
     return true
   }
@@ -142,6 +144,14 @@ export class FanoutBatch {
     this.count = 0
     const data = this.data
     const results = this.results
+    const fds = this.fds
+    const sockets = this.sockets
+    // Checked again right before the sends: a socket closed or written to
+    // since it was added (nothing in the fan-out loop does either today)
+    // gets -EBADF here and writes itself, never a send to an fd it no longer owns.
+    for (let i = 0; i < count; i++) {
+      if (batchableFd(sockets[i] as Socket) !== fds[i]) fds[i] = -1
+    }
     let whole = count
     try {
       whole = this.writeToMany(this.fds.subarray(0, count), data, results.subarray(0, count), this.threads)
@@ -157,16 +167,26 @@ export class FanoutBatch {
       if (taken !== data.length) target.finishNotify(taken > 0 ? data.subarray(taken) : data)
     }
     targets.length = 0
+    sockets.length = 0
     return whole
   }
 }
 
 /**
- * The batched fan-out writer, or undefined (and why) when the addon is
- * missing or predates `writeToMany`: the server then writes every session
- * through `socket.write`. `load` is injectable for tests.
+ * The batched fan-out writer, or undefined (and why): when the operator
+ * turned it off (`HEADFRAME_FANOUT=off`, or `HEADFRAME_HASHER=js`, the
+ * documented way to run without the addon), or the addon is missing or
+ * predates `writeToMany`. The server then writes every session through
+ * `socket.write`. `load` and `env` are injectable for tests.
  */
-export function selectFanoutWriter(load: () => NativeAddon = loadNativeAddon): { writer: WriteToMany | undefined; reason: string } {
+export function selectFanoutWriter(
+  load: () => NativeAddon = loadNativeAddon,
+  env: { readonly HEADFRAME_FANOUT?: string | undefined; readonly HEADFRAME_HASHER?: string | undefined } = process.env,
+): { writer: WriteToMany | undefined; reason: string } {
+  const wanted = (env.HEADFRAME_FANOUT ?? 'auto').trim().toLowerCase()
+  if (wanted === 'off') return { writer: undefined, reason: 'off (HEADFRAME_FANOUT=off): socket.write per session' }
+  if (wanted !== 'auto' && wanted !== '') return { writer: undefined, reason: `HEADFRAME_FANOUT=${wanted} is not auto or off: socket.write per session` }
+  if ((env.HEADFRAME_HASHER ?? '').trim().toLowerCase() === 'js') return { writer: undefined, reason: 'off (HEADFRAME_HASHER=js: no addon): socket.write per session' }
   let addon: NativeAddon
   try {
     addon = load()

@@ -200,7 +200,7 @@ export class StratumServer extends EventEmitter implements SessionHost {
     const fanout = options.fanout === false ? undefined : (options.fanout ?? {})
     const chosen = fanout === undefined ? { writer: undefined, reason: 'off (fanout: false)' } : fanout.writer !== undefined ? { writer: fanout.writer, reason: 'injected' } : selectFanoutWriter()
     if (chosen.writer !== undefined) this.fanout = new FanoutBatch(chosen.writer, fanout?.threads ?? DEFAULT_FANOUT_THREADS)
-    this.log.debug({ fanout: chosen.reason, threads: this.fanout?.threads }, 'fan-out writer')
+    this.log.info({ fanout: chosen.reason, threads: this.fanout?.threads }, 'fan-out writer')
   }
 
   now(): number {
@@ -461,7 +461,12 @@ export class StratumServer extends EventEmitter implements SessionHost {
     )
   }
 
-  /** One recording less in flight; `drain` waits for none. The session fills its reply in this same microtask. */
+  /**
+   * One recording less in flight; `drain` waits for none. `onIdle` runs in a
+   * microtask queued before the session's own `then` fills the reply, so
+   * `drain` lets a turn of the loop pass (setImmediate) before it looks at
+   * the replies.
+   */
   private settled(): void {
     if (--this.inflight === 0) queueMicrotask(() => this.onIdle?.())
   }
@@ -480,8 +485,9 @@ export class StratumServer extends EventEmitter implements SessionHost {
 
   /**
    * Proxy mode: offers an accepted, recorded share to the source of its work
-   * (which forwards it upstream when it meets the upstream difficulty). Runs
-   * after the miner's answer is written, and nothing waits for it.
+   * (which forwards it upstream when it meets the upstream difficulty). Called
+   * once the share is recorded; the forwarding itself runs in a later turn of
+   * the loop (setImmediate), after the miner's answer, and nothing waits for it.
    */
   private forwardShare(session: Session, name: WorkerName, share: SubmitRequest, outcome: AcceptedOutcome): void {
     const work = outcome.job.work

@@ -3,8 +3,9 @@
  * send the same user agent and authorize under the same account, and a
  * copy per session costs 24-40 bytes each (docs/benchmarks.md, sessions).
  *
- * Bounded: once `capacity` distinct strings are held (a flood of random
- * names), new ones are returned as they are, and nothing is ever evicted.
+ * Bounded: when `capacity` distinct strings are held (a flood of random
+ * names), the pool starts over, so junk cannot keep the real names out of
+ * it for good.
  */
 export class StringPool {
   readonly #strings = new Map<string, string>()
@@ -20,7 +21,8 @@ export class StringPool {
   intern(s: string): string {
     const known = this.#strings.get(s)
     if (known !== undefined) return known
-    if (this.#strings.size < this.capacity) this.#strings.set(s, s)
+    if (this.#strings.size >= this.capacity) this.#strings.clear()
+    this.#strings.set(s, s)
     return s
   }
 }

@@ -20,8 +20,13 @@ if (path === undefined || run === undefined) {
   console.log('1..0 # helper process of crash.test.ts, run with <path> <run> <sync|nosync>')
   process.exit(0)
 }
-const ledger = await Ledger.open({ path, sync: mode === 'sync', retentionDays: 90, groupCommitMs: 2, pruneIntervalMs: 0 })
+// Tallies folded every few ms (the run number picks 2-50 ms), and a tally
+// read now and then (it folds too): the kill lands before, during and after
+// folds, not only before the first one.
+const tallyFoldMs = 2 + ((Number(run) * 7) % 49)
+const ledger = await Ledger.open({ path, sync: mode === 'sync', retentionDays: 90, groupCommitMs: 2, pruneIntervalMs: 0, tallyFoldMs })
 process.stdout.write('ready\n')
+setInterval(() => void ledger.acceptedDifficulty({ from: 0, to: 2 ** 47 }).catch(() => undefined), 7).unref()
 
 let next = 0
 const start = Date.now()

@@ -2,8 +2,9 @@
  * The crash test: a child process under share load is killed with SIGKILL
  * at random (seeded) moments, ten times; after each restart every share the
  * child saw acknowledged is in the ledger exactly once, and the tallies and
- * rounds agree with the share records (each group commit is one atomic
- * LevelDB batch).
+ * rounds agree with the share records (each group commit and each tally fold
+ * is one atomic LevelDB batch; the child folds every few ms, so kills land
+ * before, during and after folds, and the open folds what a kill left out).
  *
  * SIGKILL kills the process, not the machine: what LevelDB handed to the
  * kernel survives it, with or without fsync. Runs alternate sync and nosync
@@ -92,7 +93,8 @@ t.test('every acknowledged share survives SIGKILL, exactly once', async (t) => {
     t.same(missing.slice(0, 5), [], `run ${run}: all ${acknowledged.length} acknowledged shares present once`)
     t.equal([...count.values()].filter((n) => n > 1).length, 0, 'no share stored twice')
 
-    // The tallies and rounds were written in the same batches as the records.
+    // The tallies and rounds agree with the records: the child folded every few ms,
+    // and the open folded what the kill left out (the m/untallied/ markers).
     const sum = shares.reduce((a, s) => a + scaleDifficulty(s.difficulty), 0n)
     const total = await ledger.acceptedDifficulty({ from: 0, to: 2 ** 48 - 1 })
     t.same([total.shares, total.scaled], [shares.length, sum], 'tallies agree with the share records')

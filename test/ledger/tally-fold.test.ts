@@ -206,3 +206,35 @@ t.test('share records are the JSON of their fields, byte for byte', async (t) =>
   )
   t.pass('2,000 random shares encode as JSON.stringify would')
 })
+
+t.test('a fold that fails is counted and named until one succeeds, and loses nothing', async (t) => {
+  const ledger = await openLedger(t, { tallyFoldMs: 3_600_000 })
+  await recordAll(ledger, load)
+  let failing = true
+  const hook = (op: { key: string }): void => {
+    if (failing && op.key.startsWith('tw/')) throw new Error('a tally write refused')
+  }
+  ledger.database.hooks.prewrite.add(hook)
+  await t.rejects(ledger.foldTallies(), { code: 'HF_LEDGER_WRITE' })
+  t.equal(ledger.stats.failedFolds, 1)
+  t.match(ledger.stats.foldError, /a tally write refused/)
+  await t.rejects(ledger.acceptedDifficulty({ from: T0, to: T0 + 3 * MINUTE }), { code: 'HF_LEDGER_WRITE' }, 'tally reads fail rather than miss shares')
+  t.equal(await ledger.balance('acct'), 0n, 'other reads still work')
+  await recordAll(ledger, [share({ time: T0 + 9, worker: 'a', difficulty: 1 })])
+  failing = false
+  await ledger.foldTallies()
+  t.equal(ledger.stats.foldError, undefined, 'cleared by a fold that succeeds')
+  const total = await ledger.acceptedDifficulty({ from: T0, to: T0 + 3 * MINUTE })
+  t.same({ shares: total.shares, scaled: total.scaled }, { shares: 5, scaled: scaleDifficulty(7.5) }, 'the failed fold’s sums were kept')
+  t.same(await markers(ledger.database), {}, 'and both epochs’ markers deleted')
+})
+
+t.test('reads coming while a fold waits share it', async (t) => {
+  const ledger = await openLedger(t, { tallyFoldMs: 3_600_000 })
+  await recordAll(ledger, load)
+  const first = ledger.foldTallies()
+  const second = ledger.foldTallies()
+  t.equal(first, second, 'one fold for both callers')
+  await first
+  t.same(await markers(ledger.database), {})
+})

@@ -232,3 +232,32 @@ t.test('selectFanoutWriter: the addon when it has writeToMany, else socket.write
   t.equal(old.writer, undefined)
   t.match(old.reason, /no writeToMany/)
 })
+
+t.test('selectFanoutWriter: HEADFRAME_FANOUT=off, or HEADFRAME_HASHER=js, keeps socket.write', async (t) => {
+  t.equal(selectFanoutWriter(loadNativeAddon, { HEADFRAME_FANOUT: 'auto' }).writer, realWrite)
+  const off = selectFanoutWriter(loadNativeAddon, { HEADFRAME_FANOUT: 'off' })
+  t.same(off, { writer: undefined, reason: 'off (HEADFRAME_FANOUT=off): socket.write per session' })
+  t.equal(selectFanoutWriter(loadNativeAddon, { HEADFRAME_HASHER: 'js' }).writer, undefined)
+  t.match(selectFanoutWriter(loadNativeAddon, { HEADFRAME_FANOUT: 'yes' }).reason, /is not auto or off/)
+})
+
+t.test('FanoutBatch: a socket closed between add and the send is not written to', async (t) => {
+  const seen: number[][] = []
+  const writer: WriteToMany = (fds, data, results) => {
+    seen.push([...fds])
+    fds.forEach((fd, i) => (results[i] = fd < 0 ? -9 : data.length))
+    return fds.filter((fd) => fd >= 0).length
+  }
+  const socket = (fd: number): Socket & { destroyed: boolean } =>
+    ({ writableLength: 0, writable: true, connecting: false, destroyed: false, _handle: { fd, writeQueueSize: 0 } }) as unknown as Socket & { destroyed: boolean }
+  const rests: number[] = []
+  const batch = new FanoutBatch(writer, 1).begin('x\n')
+  const open = socket(40)
+  const closing = socket(41)
+  batch.add({ finishNotify: () => rests.push(40) }, open, 'x\n')
+  batch.add({ finishNotify: (rest) => rests.push(rest.length) }, closing, 'x\n')
+  closing.destroyed = true
+  t.equal(batch.flush(), 1)
+  t.same(seen, [[40, -1]], 'the closed one went to the addon as -1 (EBADF), never as its old fd')
+  t.same(rests, [2], 'and was handed the whole line to write itself (a closed session drops it)')
+})
