@@ -10,11 +10,13 @@
  * everything that is waiting.
  */
 
+/** Told when an item's group is written (`undefined`) or failed (the write's error). */
+export type Done = (err: Error | undefined) => void
+
 interface Waiting<T> {
   readonly item: T
   readonly since: number
-  readonly resolve: () => void
-  readonly reject: (err: unknown) => void
+  readonly done: Done
 }
 
 export interface GroupCommitOptions<T> {
@@ -50,9 +52,18 @@ export class GroupCommit<T> {
   /** Queues `item`; settles when the group holding it has been written. */
   add(item: T): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ item, since: this.now(), resolve, reject })
-      this.schedule()
+      this.addWith(item, (err) => (err === undefined ? resolve() : reject(err)))
     })
+  }
+
+  /**
+   * Queues `item`; `done` is called once the group holding it has been
+   * written or has failed. The callback form of `add`, for the share path:
+   * one closure per share instead of a promise and its reactions.
+   */
+  addWith(item: T, done: Done): void {
+    this.queue.push({ item, since: this.now(), done })
+    this.schedule()
   }
 
   /** Writes everything queued now, without waiting for the delay; resolves when the queue is empty. */
@@ -130,11 +141,25 @@ export class GroupCommit<T> {
         this.counters.groups++
         this.counters.items += group.length
         this.counters.lastGroupSize = group.length
-        for (const w of group) w.resolve()
+        for (const w of group) tell(w.done, undefined)
       } catch (err) {
         this.counters.failedGroups++
-        for (const w of group) w.reject(err)
+        const error = err instanceof Error ? err : new Error(String(err))
+        for (const w of group) tell(w.done, error)
       }
     }
+  }
+}
+
+/**
+ * Calls one item's `done`. A callback that throws is the caller's bug: it
+ * surfaces as an unhandled rejection (as it did when items were promises),
+ * and the rest of the group is still told.
+ */
+function tell(done: Done, err: Error | undefined): void {
+  try {
+    done(err)
+  } catch (thrown) {
+    void Promise.reject(thrown instanceof Error ? thrown : new Error(String(thrown)))
   }
 }

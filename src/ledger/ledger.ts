@@ -176,13 +176,26 @@ export class Ledger {
    * malformed share, `HF_LEDGER_CLOSED` after `close()`.
    */
   record(share: LedgerShare): Promise<void> {
-    if (this.closing !== undefined) return Promise.reject(this.closedError('record'))
+    return new Promise<void>((resolve, reject) => this.recordWith(share, (err) => (err === undefined ? resolve() : reject(err))))
+  }
+
+  /**
+   * `record` with a callback (`ShareSink.recordWith`, the server's share
+   * path): `done(undefined)` once the share's group commit is written,
+   * `done(error)` otherwise; always called later, never from inside this call.
+   */
+  recordWith(share: LedgerShare, done: (err: Error | undefined) => void): void {
+    if (this.closing !== undefined) {
+      const err = this.closedError('record')
+      return queueMicrotask(() => done(err))
+    }
     try {
       validateShare(share)
     } catch (err) {
-      return Promise.reject(asError(err))
+      const error = asError(err)
+      return queueMicrotask(() => done(error))
     }
-    return this.commits.add(share)
+    this.commits.addWith(share, done)
   }
 
   /** Writes every queued share (and upstream result / reject) now; resolves when none is waiting. */

@@ -33,7 +33,7 @@ export interface SessionHost {
   /** An accepted share that could not be recorded: forget it so a resubmission is not a duplicate. */
   forgetShare(outcome: AcceptedOutcome): void
   /** Resolves once the share is recorded (the ledger's commit); the miner is answered after. */
-  recordShare(session: Session, name: WorkerName, share: SubmitRequest, outcome: AcceptedOutcome, now: number): Promise<void>
+  recordShare(session: Session, name: WorkerName, share: SubmitRequest, outcome: AcceptedOutcome, now: number, done: (err: Error | undefined) => void): void
   /** A rejected submit; `name` when the worker was authorized. */
   shareRejected(session: Session, reason: RejectReason, name?: WorkerName): void
   /** Every submit, for the rate and invalid-ratio limits. */

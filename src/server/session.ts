@@ -398,21 +398,19 @@ export class Session implements ShareContext {
     // never said of a share that was not recorded.
     const slot: Outgoing = { line: undefined }
     out.push(slot)
-    this.host.recordShare(this, name, req, outcome, now).then(
-      () => {
-        this.counters.accepted++
-        this.counters.acceptedDifficulty += outcome.difficulty
-        this.lastShareAt = now
-        if (outcome.block !== undefined) this.counters.blocks++
-        this.fill(slot, encodeResult(req.id, true))
-        this.applyDifficulty(this.vardiff.recordShare(this.host.now(), outcome.difficulty))
-      },
-      (err: unknown) => {
+    this.host.recordShare(this, name, req, outcome, now, (err) => {
+      if (err !== undefined) {
         this.log.error({ err }, 'share could not be recorded')
         this.host.forgetShare(outcome)
-        this.fill(slot, encodeError(req.id, 20, 'share could not be recorded, resubmit'))
-      },
-    )
+        return this.fill(slot, encodeError(req.id, 20, 'share could not be recorded, resubmit'))
+      }
+      this.counters.accepted++
+      this.counters.acceptedDifficulty += outcome.difficulty
+      this.lastShareAt = now
+      if (outcome.block !== undefined) this.counters.blocks++
+      this.fill(slot, encodeResult(req.id, true))
+      this.applyDifficulty(this.vardiff.recordShare(this.host.now(), outcome.difficulty))
+    })
   }
 
   private rejectSubmit(id: JsonRpcId, reason: Parameters<typeof encodeReject>[1], detail: string, name?: WorkerName): void {

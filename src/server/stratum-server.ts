@@ -49,6 +49,8 @@ export interface ShareRecord {
 /** Where accepted shares go (the ledger). A share is answered "accepted" only once `record` resolves. */
 export interface ShareSink {
   record(share: ShareRecord): Promise<void>
+  /** `record` with a callback, used when present (the ledger has it): told `undefined` once recorded, else the error; never called synchronously. */
+  recordWith?(share: ShareRecord, done: (err: Error | undefined) => void): void
   /** Proxy mode: the upstream's answer for a forwarded share (tallied per account and worker; fire and forget). */
   recordUpstream?(result: UpstreamShareRecord): void
   /** A share rejected from an authorized worker (tallied for the reports' rejected/stale columns; fire and forget). */
@@ -420,11 +422,12 @@ export class StratumServer extends EventEmitter implements SessionHost {
   }
 
   /**
-   * Records an accepted share; resolves once the share sink has it (the
-   * session answers "accepted" then). One promise from the sink and one
-   * `then`, no async wrappers: this runs for every accepted share.
+   * Records an accepted share; `done(undefined)` once the share sink has it
+   * (the session answers "accepted" then), `done(error)` if it could not be
+   * recorded. The sink's callback form when it has one (the ledger): one
+   * closure per share, no promise chain; this runs for every accepted share.
    */
-  recordShare(session: Session, name: WorkerName, share: SubmitRequest, outcome: AcceptedOutcome, now: number): Promise<void> {
+  recordShare(session: Session, name: WorkerName, share: SubmitRequest, outcome: AcceptedOutcome, now: number, done: (err: Error | undefined) => void): void {
     const record: ShareRecord = {
       time: now,
       account: name.account,
@@ -436,36 +439,37 @@ export class StratumServer extends EventEmitter implements SessionHost {
       session: session.id,
       source: outcome.job.work.source,
     }
-    if (this.sink === undefined) {
+    const sink = this.sink
+    if (sink === undefined) {
       this.recorded(record, name, outcome)
       this.forwardShare(session, name, share, outcome)
-      return Promise.resolve()
+      return done(undefined)
     }
     this.inflight++
-    let written: Promise<void>
-    try {
-      written = this.sink.record(record)
-    } catch (err) {
-      written = Promise.reject(err instanceof Error ? err : new Error(String(err)))
-    }
-    return written.then(
-      () => {
-        this.settled()
+    const finish = (err: Error | undefined): void => {
+      this.settled()
+      if (err === undefined) {
         this.recorded(record, name, outcome)
         this.forwardShare(session, name, share, outcome)
-      },
-      (err: unknown) => {
-        this.settled()
-        throw err
-      },
-    )
+      }
+      done(err)
+    }
+    try {
+      if (sink.recordWith !== undefined) return sink.recordWith(record, finish)
+      sink.record(record).then(
+        () => finish(undefined),
+        (err: unknown) => finish(err instanceof Error ? err : new Error(String(err))),
+      )
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err))
+      queueMicrotask(() => finish(error))
+    }
   }
 
   /**
-   * One recording less in flight; `drain` waits for none. `onIdle` runs in a
-   * microtask queued before the session's own `then` fills the reply, so
-   * `drain` lets a turn of the loop pass (setImmediate) before it looks at
-   * the replies.
+   * One recording less in flight; `drain` waits for none. The session's
+   * reply is filled right after (in `done`), before the `onIdle` microtask
+   * runs; `drain` also lets a turn of the loop pass before it looks.
    */
   private settled(): void {
     if (--this.inflight === 0) queueMicrotask(() => this.onIdle?.())

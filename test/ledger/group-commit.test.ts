@@ -181,3 +181,55 @@ t.test('GroupCommit on its own: groups by size and delay, one write at a time', 
   await gc.flush()
   t.equal(gc.queued, 0)
 })
+
+t.test('addWith: each item told once after its group, a throwing callback does not stop the rest', async (t) => {
+  const writes: number[][] = []
+  let fail = false
+  const gc = new GroupCommit<number>({
+    write: async (items) => {
+      writes.push(items)
+      if (fail) throw new Error('disk gone')
+    },
+    delayMs: 1,
+    maxItems: 10,
+  })
+  const told: [number, string | undefined][] = []
+  const unhandled: unknown[] = []
+  const onUnhandled = (err: unknown): void => void unhandled.push(err)
+  process.on('unhandledRejection', onUnhandled)
+  t.teardown(() => process.off('unhandledRejection', onUnhandled))
+  for (let i = 0; i < 3; i++) {
+    gc.addWith(i, (err) => {
+      told.push([i, err?.message])
+      if (i === 1) throw new Error('a caller bug')
+    })
+  }
+  t.same(told, [], 'never called from inside addWith')
+  await gc.flush()
+  t.same(writes, [[0, 1, 2]])
+  t.same(told, [[0, undefined], [1, undefined], [2, undefined]], 'every item told, the one after the throwing callback too')
+  await new Promise((r) => setImmediate(r))
+  t.match(unhandled, [{ message: 'a caller bug' }], 'the callback bug surfaces as an unhandled rejection')
+  fail = true
+  const failed: (string | undefined)[] = []
+  gc.addWith(7, (err) => void failed.push(err?.message))
+  await gc.flush()
+  t.same(failed, ['disk gone'], 'a failed write tells its items the error')
+})
+
+t.test('recordWith: the ledger tells the callback later, with the error for a malformed share or a closed ledger', async (t) => {
+  const ledger = await openLedger(t)
+  const results: (string | undefined)[] = []
+  const done = (err: Error | undefined): void => void results.push(err === undefined ? 'ok' : (err as LedgerError).code)
+  ledger.recordWith(share({ jobId: 'good' }), done)
+  ledger.recordWith(share({ account: 'bad/name' }), done)
+  t.same(results, [], 'not called synchronously, not even for a refused share')
+  await ledger.flush()
+  await new Promise((r) => setImmediate(r))
+  t.same(results.sort(), ['HF_LEDGER_INVALID', 'ok'])
+  await ledger.close()
+  ledger.recordWith(share({ jobId: 'late' }), done)
+  await new Promise((r) => setImmediate(r))
+  t.equal(results.at(-1), 'HF_LEDGER_CLOSED')
+  t.same((await allShares(await openLedger(t, { path: ledger.path }))).map((s) => s.jobId), ['good'])
+})
