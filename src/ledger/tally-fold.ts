@@ -117,13 +117,9 @@ export class PendingTallies {
     const sums = epoch.sums
     for (const [id, sum] of this.sums) {
       const before = sums.get(id)
+      // A rare path (a failed fold): the tally merge, not a copy of `add`'s in-place one.
       if (before === undefined) sums.set(id, sum)
-      else {
-        before.n += sum.n
-        before.d += sum.d
-        if (sum.f < before.f) before.f = sum.f
-        if (sum.l > before.l) before.l = sum.l
-      }
+      else Object.assign(before, mergeTallies(before, sum))
     }
     this.sums = sums
     this.carried = [...epoch.markers, ...this.carried]
