@@ -490,7 +490,7 @@ export interface ThroughputResult {
   cpuPercent: { pool: number; generators: number; others: number }
   pool: { rssStartBytes: number; rssMaxBytes: number; rssEndBytes: number; rssPerSessionBytes: number; ledgerGroups: number; ledgerShares: number; ledgerEvents: number }
   /** The pool during the measured window: event-loop delay, and the share group commits' longest write and longest wait of a share. */
-  window: { loopP99Ms: number; loopMaxMs: number; commitWriteMaxMs: number; commitWaitMaxMs: number }
+  window: { loopP99Ms: number; loopMaxMs: number; commitWriteMaxMs: number; commitWaitMaxMs: number; recordedP50Ms: number; recordedP99Ms: number }
   handshakeMs: number
 }
 
@@ -611,7 +611,7 @@ async function runThroughput(scenario: Exclude<Scenario, 'sessions'>, o: LoadOpt
         ledgerShares: after.groupItems - poolStart.groupItems,
         ledgerEvents: after.events - poolStart.events,
       },
-      window: { loopP99Ms: windowStats.loopP99Ms, loopMaxMs: windowStats.loopMaxMs, commitWriteMaxMs: windowStats.commitWriteMaxMs, commitWaitMaxMs: windowStats.commitWaitMaxMs },
+      window: { loopP99Ms: windowStats.loopP99Ms, loopMaxMs: windowStats.loopMaxMs, commitWriteMaxMs: windowStats.commitWriteMaxMs, commitWaitMaxMs: windowStats.commitWaitMaxMs, recordedP50Ms: windowStats.recordedP50Ms, recordedP99Ms: windowStats.recordedP99Ms },
       handshakeMs,
     }
   } finally {
@@ -703,7 +703,7 @@ export function formatThroughput(r: ThroughputResult): string {
     `  answers: ${Object.entries(r.outcomes)
       .map(([k, v]) => `${k === 'accepted' ? k : `code ${k}`} ${v}`)
       .join(', ')}; ledger: ${f0(r.pool.ledgerShares)} shares in ${f0(r.pool.ledgerGroups)} groups, ${f0(r.pool.ledgerEvents)} rejects tallied`,
-    `  pool in the window: event-loop delay p99 ${f2(r.window.loopP99Ms)} ms, max ${f2(r.window.loopMaxMs)} ms; group commit: longest write ${f2(r.window.commitWriteMaxMs)} ms, longest wait of a share ${f2(r.window.commitWaitMaxMs)} ms`,
+    `  pool in the window: event-loop delay p99 ${f2(r.window.loopP99Ms)} ms, max ${f2(r.window.loopMaxMs)} ms; group commit: longest write ${f2(r.window.commitWriteMaxMs)} ms, longest wait of a share ${f2(r.window.commitWaitMaxMs)} ms; accepted share from check to committed p50 ${r.window.recordedP50Ms} ms, p99 ${r.window.recordedP99Ms} ms (whole ms)`,
   ]
   if (errors > 0 || r.errors.skipped > 0) {
     lines.push(`  errors: unexpected ${JSON.stringify(r.errors.unexpected)} (unlucky valid shares ${r.errors.unlucky}), unanswered ${r.errors.unanswered}, sessions closed ${r.errors.closed}, rate-mode skips ${r.errors.skipped}`)

@@ -34,6 +34,7 @@ import type { JobSource, WorkListener } from '../src/jobs/job-source.js'
 import type { BlockCandidate, BlockSubmitResult, Work } from '../src/jobs/work.js'
 import type { LogConfig } from '../src/config/index.js'
 import { createLogger } from '../src/log.js'
+import type { ShareRecord } from '../src/server/index.js'
 import { HARD_BITS } from '../test/helpers/fixture-source.js'
 import { freePort } from '../test/helpers/free-port.js'
 import { regtestCase, regtestWork } from '../test/helpers/regtest.js'
@@ -74,6 +75,9 @@ export interface PoolStats {
   loopMaxMs: number
   commitWriteMaxMs: number
   commitWaitMaxMs: number
+  /** Since the previous stats request: accepted shares' time in the pool, from the check to the committed group (whole ms): p50, p99. */
+  recordedP50Ms: number
+  recordedP99Ms: number
 }
 
 export type FromPool =
@@ -144,6 +148,12 @@ async function main(options: PoolRunnerOptions): Promise<void> {
     commitWriteMaxMs = Math.max(commitWriteMaxMs, writeMs)
     commitWaitMaxMs = Math.max(commitWaitMaxMs, oldestWaitMs)
   })
+  // Accepted shares' time in the pool (check -> group committed), 1 ms buckets: tells the pool's part of a slow answer from the generator's and the kernel's.
+  const recorded = new Float64Array(1001)
+  pool.stratum.on('share', (share: ShareRecord) => {
+    const ms = Math.min(1000, Math.max(0, pool.stratum.now() - share.time))
+    recorded[ms] = (recorded[ms] as number) + 1
+  })
   const stop = async (): Promise<void> => {
     await pool.stop().catch(() => {})
     process.exit(0)
@@ -177,14 +187,29 @@ async function main(options: PoolRunnerOptions): Promise<void> {
       loopMaxMs: loop.max / 1e6,
       commitWriteMaxMs,
       commitWaitMaxMs,
+      recordedP50Ms: bucketQuantile(recorded, 0.5),
+      recordedP99Ms: bucketQuantile(recorded, 0.99),
     })
     loop.reset()
     commitWriteMaxMs = 0
     commitWaitMaxMs = 0
+    recorded.fill(0)
   })
   process.on('disconnect', () => void stop())
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stop())
   send({ type: 'ready', port: pool.port, pid: process.pid, hasher: `${pool.hasher.backend} ${pool.hasher.implementation}` })
+}
+
+/** The bucket (ms) holding quantile `q` of a histogram of 1 ms buckets; 0 when empty. */
+function bucketQuantile(histogram: Float64Array, q: number): number {
+  let total = 0
+  for (const n of histogram) total += n
+  let seen = 0
+  for (let ms = 0; ms < histogram.length; ms++) {
+    seen += histogram[ms] as number
+    if (total > 0 && seen >= q * total) return ms
+  }
+  return 0
 }
 
 main(JSON.parse(process.argv[2] ?? '{}') as PoolRunnerOptions).catch((err: unknown) => {
