@@ -25,19 +25,21 @@ export async function commitShares(ctx: LedgerContext, pending: PendingTallies, 
   const ops: BatchOp[] = []
   const closes: RoundClose[] = []
   const firstSeq = ctx.state.nextSeq
-  let seq = firstSeq
-  let round = ctx.state.round
+  const firstRound = ctx.state.round
+  let round = firstRound
   let earliest = Number.POSITIVE_INFINITY
 
-  for (const share of shares) {
-    ops.push({ type: 'put', key: keys.share(share.time, seq), value: encodeShare(share, round) })
+  // The share records themselves go into the batch in `fill` below (no op
+  // object per share); here only what the rest of the batch depends on.
+  for (let i = 0; i < shares.length; i++) {
+    const share = shares[i] as LedgerShare
     if (share.time < earliest) earliest = share.time
     if (share.block) {
-      closes.push({ round, seq, time: share.time, account: share.account, worker: share.worker, height: share.height, block: undefined })
+      closes.push({ round, seq: firstSeq + i, time: share.time, account: share.account, worker: share.worker, height: share.height, block: undefined })
       round++
     }
-    seq++
   }
+  const seq = firstSeq + shares.length
 
   const taken = new Set<string>()
   for (const close of closes) {
@@ -48,11 +50,18 @@ export async function commitShares(ctx: LedgerContext, pending: PendingTallies, 
   const marker = shares.length > 0 ? pending.markerFor(earliest, firstSeq) : undefined
   if (marker !== undefined) ops.push(marker.op)
   ops.push({ type: 'put', key: keys.meta('seq'), value: String(seq) })
-  if (round !== ctx.state.round) ops.push({ type: 'put', key: keys.meta('round'), value: String(round) })
+  if (round !== firstRound) ops.push({ type: 'put', key: keys.meta('round'), value: String(round) })
 
-  await write(ctx, ops, `${shares.length} shares`, ctx.sync)
+  await write(ctx, ops, `${shares.length} shares`, ctx.sync, (put) => {
+    let shareRound = firstRound
+    for (let i = 0; i < shares.length; i++) {
+      const share = shares[i] as LedgerShare
+      put(keys.share(share.time, firstSeq + i), encodeShare(share, shareRound))
+      if (share.block) shareRound++
+    }
+  })
 
-  let shareRound = ctx.state.round
+  let shareRound = firstRound
   for (const share of shares) {
     pending.add(shareRound, share.time, share.account, share.worker, scaleDifficulty(share.difficulty))
     if (share.block) shareRound++

@@ -75,14 +75,30 @@ export class PendingTallies {
     return this.sums.size === 0 && this.marker === undefined && this.carried.length === 0
   }
 
+  /**
+   * Per account and worker, the sum `add` last added to. A worker's next
+   * share nearly always goes to the same round and minute: found by two Map
+   * lookups on strings the session already holds, without building the id
+   * string per share. Emptied with `sums` (take, restore).
+   */
+  private latest = new Map<string, Map<string, MinuteSum>>()
+
   /** Adds one committed share. */
   add(round: number, time: number, account: string, worker: string, scaled: ScaledDifficulty): void {
     const minute = bucketStart(time, 'm')
-    const id = `${round}/${minute}/${account}/${worker}`
-    const sum = this.sums.get(id)
-    if (sum === undefined) {
-      this.sums.set(id, { round, minute, account, worker, n: 1, d: scaled, f: time, l: time })
-      return
+    let byWorker = this.latest.get(account)
+    let sum = byWorker?.get(worker)
+    if (sum === undefined || sum.round !== round || sum.minute !== minute) {
+      const id = `${round}/${minute}/${account}/${worker}`
+      sum = this.sums.get(id)
+      if (byWorker === undefined) this.latest.set(account, (byWorker = new Map()))
+      if (sum === undefined) {
+        sum = { round, minute, account, worker, n: 1, d: scaled, f: time, l: time }
+        this.sums.set(id, sum)
+        byWorker.set(worker, sum)
+        return
+      }
+      byWorker.set(worker, sum)
     }
     sum.n++
     sum.d += scaled
@@ -107,6 +123,7 @@ export class PendingTallies {
     const markers = this.marker === undefined ? this.carried : [...this.carried, keys.untallied(this.marker.seq)]
     const epoch = { sums: this.sums, markers }
     this.sums = new Map()
+    this.latest = new Map()
     this.marker = undefined
     this.carried = []
     return epoch
@@ -122,6 +139,7 @@ export class PendingTallies {
       else Object.assign(before, mergeTallies(before, sum))
     }
     this.sums = sums
+    this.latest = new Map() // its sums may have been merged into the restored ones
     this.carried = [...epoch.markers, ...this.carried]
   }
 

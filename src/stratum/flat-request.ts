@@ -44,49 +44,55 @@ function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d
 }
 
+/** The first position from `i` on that is not JSON whitespace. */
+function skipSpace(line: string, i: number): number {
+  while (i < line.length && isSpace(line.charCodeAt(i))) i++
+  return i
+}
+
+/**
+ * The closing quote's position of the string whose opening quote is at `i`,
+ * or -1 when it has an escape or a control character, or does not end.
+ */
+function stringEnd(line: string, i: number): number {
+  for (let k = i + 1; k < line.length; k++) {
+    const c = line.charCodeAt(k)
+    if (c === QUOTE) return k
+    if (c === BACKSLASH || c < 0x20) return -1
+  }
+  return -1
+}
+
 /**
  * Reads `line` if it is a flat request (see the module comment), else
- * `undefined`. Never throws.
+ * `undefined`. Never throws. (Plain loops and two module functions, no
+ * closures: this runs for every submit, and closures were a context and two
+ * function objects of garbage per line.)
  */
 export function parseFlatRequest(line: string): FlatRequest | undefined {
   const n = line.length
-  let i = 0
-  /** Skips whitespace; the code at the new position (NaN at the end). */
-  const skip = (): number => {
-    while (i < n && isSpace(line.charCodeAt(i))) i++
-    return line.charCodeAt(i)
-  }
-  /** A string starting at the quote at `i`, without escapes or control characters; moves past it. */
-  const string = (): string | undefined => {
-    const start = i + 1
-    for (let k = start; k < n; k++) {
-      const c = line.charCodeAt(k)
-      if (c === QUOTE) {
-        i = k + 1
-        return line.slice(start, k)
-      }
-      if (c === BACKSLASH || c < 0x20) return undefined
-    }
-    return undefined
-  }
-  if (skip() !== 0x7b) return undefined
-  i++
+  let i = skipSpace(line, 0)
+  if (line.charCodeAt(i) !== 0x7b) return undefined
+  i = skipSpace(line, i + 1)
+  let c = line.charCodeAt(i)
   let id: number | string | null | undefined
   let method: string | undefined
   let params: string[] | null | undefined
-  let c = skip()
+  let end: number
   if (c === 0x7d) return undefined // {}: no method
   for (;;) {
-    if (c !== QUOTE) return undefined
-    const key = string()
-    if (key === undefined || skip() !== COLON) return undefined
-    i++
-    c = skip()
+    if (c !== QUOTE || (end = stringEnd(line, i)) < 0) return undefined
+    const key = line.slice(i + 1, end)
+    i = skipSpace(line, end + 1)
+    if (line.charCodeAt(i) !== COLON) return undefined
+    i = skipSpace(line, i + 1)
+    c = line.charCodeAt(i)
     if (key === 'id') {
       if (id !== undefined) return undefined
       if (c === QUOTE) {
-        id = string()
-        if (id === undefined) return undefined
+        if ((end = stringEnd(line, i)) < 0) return undefined
+        id = line.slice(i + 1, end)
+        i = end + 1
       } else if (c === 0x6e) {
         if (!line.startsWith('null', i)) return undefined
         id = null
@@ -104,9 +110,9 @@ export function parseFlatRequest(line: string): FlatRequest | undefined {
         return undefined
       }
     } else if (key === 'method') {
-      if (method !== undefined || c !== QUOTE) return undefined
-      method = string()
-      if (method === undefined) return undefined
+      if (method !== undefined || c !== QUOTE || (end = stringEnd(line, i)) < 0) return undefined
+      method = line.slice(i + 1, end)
+      i = end + 1
     } else if (key === 'params') {
       if (params !== undefined) return undefined
       if (c === 0x6e) {
@@ -114,21 +120,21 @@ export function parseFlatRequest(line: string): FlatRequest | undefined {
         params = null
         i += 4
       } else if (c === 0x5b) {
-        i++
+        i = skipSpace(line, i + 1)
+        c = line.charCodeAt(i)
         const list: string[] = []
-        c = skip()
         if (c === 0x5d) i++
         else {
           for (;;) {
-            if (c !== QUOTE) return undefined
-            const value = string()
-            if (value === undefined) return undefined
-            list.push(value)
-            c = skip()
+            if (c !== QUOTE || (end = stringEnd(line, i)) < 0) return undefined
+            list.push(line.slice(i + 1, end))
+            i = skipSpace(line, end + 1)
+            c = line.charCodeAt(i)
             i++
             if (c === 0x5d) break
             if (c !== COMMA) return undefined
-            c = skip()
+            i = skipSpace(line, i)
+            c = line.charCodeAt(i)
           }
         }
         params = list
@@ -138,14 +144,16 @@ export function parseFlatRequest(line: string): FlatRequest | undefined {
     } else {
       return undefined
     }
-    c = skip()
+    i = skipSpace(line, i)
+    c = line.charCodeAt(i)
     i++
     if (c === 0x7d) break
     if (c !== COMMA) return undefined
-    c = skip()
+    i = skipSpace(line, i)
+    c = line.charCodeAt(i)
   }
   // Only whitespace may follow the object.
-  if (i < n && !Number.isNaN(skip())) return undefined
+  if (skipSpace(line, i) < n) return undefined
   if (method === undefined) return undefined
   return { id: id ?? null, method, params: params ?? null }
 }

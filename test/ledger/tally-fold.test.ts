@@ -238,3 +238,39 @@ t.test('reads coming while a fold waits share it', async (t) => {
   await first
   t.same(await markers(ledger.database), {})
 })
+
+t.test('PendingTallies.add sums per round, minute and worker however the shares interleave', async (t) => {
+  // add() finds a worker's previous sum without building its id; a share of
+  // another minute or round (shares of a group are not in time order, a block
+  // ends a round between two of a worker's shares) must still get its own sum.
+  const random = prng(0x7a11)
+  const pending = new PendingTallies()
+  const expected = new Map<string, { n: number; d: bigint; f: number; l: number }>()
+  let round = 4
+  for (let i = 0; i < 4000; i++) {
+    if (random() < 0.01) round++
+    const time = T0 + Math.floor(random() * 4 * MINUTE)
+    const account = random() < 0.5 ? 'acct' : 'other'
+    const worker = `w${Math.floor(random() * 6)}`
+    const scaled = scaleDifficulty(1 + Math.floor(random() * 8))
+    pending.add(round, time, account, worker, scaled)
+    const id = `${round}/${Math.floor(time / MINUTE) * MINUTE}/${account}/${worker}`
+    const e = expected.get(id)
+    if (e === undefined) expected.set(id, { n: 1, d: scaled, f: time, l: time })
+    else {
+      e.n++
+      e.d += scaled
+      e.f = Math.min(e.f, time)
+      e.l = Math.max(e.l, time)
+    }
+    if (i === 2000) {
+      // A fold in between: what was added so far goes with it, the rest starts over.
+      const first = pending.take()
+      t.same(new Map([...first.sums].map(([id, s]) => [id, { n: s.n, d: s.d, f: s.f, l: s.l }])), expected)
+      expected.clear()
+    }
+  }
+  const epoch = pending.take()
+  t.same(new Map([...epoch.sums].map(([id, s]) => [id, { n: s.n, d: s.d, f: s.f, l: s.l }])), expected)
+  t.ok(expected.size > 50, `${expected.size} sums`)
+})
