@@ -19,7 +19,8 @@ export type HexInput = string | Uint8Array
 
 /** A successful reply: `{"id":…,"result":…,"error":null}`. `result` must be JSON-serializable. */
 export function encodeResult(id: JsonRpcId, result: unknown): string {
-  return `{"id":${encodeId(id)},"result":${JSON.stringify(result) ?? 'null'},"error":null}\n`
+  // `true` is every accepted share's answer: no JSON.stringify call for it.
+  return `{"id":${encodeId(id)},"result":${result === true ? 'true' : (JSON.stringify(result) ?? 'null')},"error":null}\n`
 }
 
 /** An error reply: `{"id":…,"result":null,"error":[code,"message",null]}`. */

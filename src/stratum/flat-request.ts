@@ -44,6 +44,17 @@ function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d
 }
 
+const SUBMIT = 'mining.submit'
+const KEYS = ['id', 'method', 'params'] as const
+
+/** The member name between `start` and `end` when it is one this parser reads, else undefined (no slice per key). */
+function keyAt(line: string, start: number, end: number): 'id' | 'method' | 'params' | undefined {
+  for (const key of KEYS) {
+    if (end - start === key.length && line.startsWith(key, start)) return key
+  }
+  return undefined
+}
+
 /** The first position from `i` on that is not JSON whitespace. */
 function skipSpace(line: string, i: number): number {
   while (i < line.length && isSpace(line.charCodeAt(i))) i++
@@ -82,7 +93,7 @@ export function parseFlatRequest(line: string): FlatRequest | undefined {
   if (c === 0x7d) return undefined // {}: no method
   for (;;) {
     if (c !== QUOTE || (end = stringEnd(line, i)) < 0) return undefined
-    const key = line.slice(i + 1, end)
+    const key = keyAt(line, i + 1, end)
     i = skipSpace(line, end + 1)
     if (line.charCodeAt(i) !== COLON) return undefined
     i = skipSpace(line, i + 1)
@@ -111,7 +122,7 @@ export function parseFlatRequest(line: string): FlatRequest | undefined {
       }
     } else if (key === 'method') {
       if (method !== undefined || c !== QUOTE || (end = stringEnd(line, i)) < 0) return undefined
-      method = line.slice(i + 1, end)
+      method = end - i - 1 === SUBMIT.length && line.startsWith(SUBMIT, i + 1) ? SUBMIT : line.slice(i + 1, end)
       i = end + 1
     } else if (key === 'params') {
       if (params !== undefined) return undefined

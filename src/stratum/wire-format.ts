@@ -129,7 +129,7 @@ export function encodeId(id: JsonRpcId): string {
   if (typeof id === 'bigint') return id.toString()
   if (typeof id === 'number') {
     if (!Number.isFinite(id)) throw new RangeError(`encodeId: expected a finite number, got ${String(id)}`)
-    return JSON.stringify(id)
+    return String(id) // the same digits as JSON.stringify for every finite number
   }
   return JSON.stringify(id)
 }
