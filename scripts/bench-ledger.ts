@@ -27,7 +27,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { rates: [1000, 5000, 20_000], seconds: 4, groupMs: 1, workers: 500, dir: tmpdir() }
+  const o: Options = { rates: [1000, 5000, 20_000], seconds: 4, groupMs: 0, workers: 500, dir: tmpdir() }
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1] ?? '']
     if (flag === '--rates') o.rates = value.split(',').map(Number)

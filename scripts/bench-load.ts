@@ -131,7 +131,7 @@ export function parseArgs(argv: readonly string[]): { options: LoadOptions; give
     branch: 0,
     difficulty: 2 ** -32,
     sync: false,
-    groupMs: 1,
+    groupMs: 0,
     groupMax: 1000,
     steps: [2000, 5000, 10_000, 19_000],
     profile: undefined,
@@ -203,7 +203,7 @@ export function parseArgs(argv: readonly string[]): { options: LoadOptions; give
         o.sync = true
         break
       case '--group-ms':
-        o.groupMs = num(1, 1000, true)
+        o.groupMs = num(0, 1000, true)
         break
       case '--group-max':
         o.groupMax = num(1, 100_000, true)

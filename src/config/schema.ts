@@ -257,7 +257,7 @@ export const ledgerSchema = table({
   /** Days per-share records are kept; aggregates and blocks are kept forever. */
   retention_days: int(1, 36500).default(90),
   /** A group commit is written this many ms after its first share... */
-  group_commit_ms: int(1, 1000).default(1),
+  group_commit_ms: int(0, 1000).default(0),
   /** ...or as soon as it holds this many shares. */
   group_commit_max: int(1, 100_000).default(1000),
 })

@@ -3,8 +3,10 @@
  * the items are written together, one write per group.
  *
  * A group is written when its oldest item has waited `delayMs`, or as soon
- * as `maxItems` are queued. One write runs at a time; what queues up during
- * a write forms the next group. Each caller's promise settles with its
+ * as `maxItems` are queued. `delayMs` 0 means no timer: the group is written
+ * at the end of the event-loop turn that queued its first item (what that
+ * turn read from every socket goes together). One write runs at a time; what
+ * queues up during a write forms the next group. Each caller's promise settles with its
  * group's write: resolved only once the write has completed, rejected with
  * the write's error otherwise. Nothing queued is dropped: `flush()` writes
  * everything that is waiting.
@@ -34,7 +36,7 @@ export class GroupCommit<T> {
   /** Waiting items from `head` on (a head index, not `shift`/`splice` from the front: O(1) per group under a backlog). */
   private queue: Waiting<T>[] = []
   private head = 0
-  private timer: NodeJS.Timeout | undefined
+  private timer: NodeJS.Timeout | NodeJS.Immediate | undefined
   private running: Promise<void> | undefined
   private readonly now: () => number
   /** Groups written and failed, items written, size of the last group. */
@@ -84,15 +86,22 @@ export class GroupCommit<T> {
       return
     }
     if (this.timer !== undefined) return
-    const wait = Math.max(0, first.since + this.options.delayMs - this.now())
-    this.timer = setTimeout(() => {
+    const fire = (): void => {
       this.timer = undefined
       if (this.running === undefined) void this.start(false)
-    }, wait)
+    }
+    if (this.options.delayMs === 0) {
+      this.timer = setImmediate(fire)
+      return
+    }
+    this.timer = setTimeout(fire, Math.max(0, first.since + this.options.delayMs - this.now()))
   }
 
   private clearTimer(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer)
+    const timer = this.timer
+    if (timer === undefined) return
+    if (this.options.delayMs === 0) clearImmediate(timer as NodeJS.Immediate)
+    else clearTimeout(timer as NodeJS.Timeout)
     this.timer = undefined
   }
 

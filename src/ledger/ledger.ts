@@ -126,7 +126,7 @@ export class Ledger {
         await ctx.lock.run(() => commitShares(ctx, this.pending, shares))
         this.scheduleFold()
       },
-      delayMs: options.groupCommitMs ?? 1,
+      delayMs: options.groupCommitMs ?? 0,
       maxItems: options.groupCommitMax ?? 1000,
       written: (writeMs, oldestWaitMs, items) => {
         for (const listener of this.commitListeners) listener(writeMs, oldestWaitMs, items)

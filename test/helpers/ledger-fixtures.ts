@@ -29,7 +29,7 @@ export function ledgerPath(t: Test, name = 'ledger'): string {
 
 /** Opens a ledger closed at the end of the test (closing twice is harmless). */
 export async function openLedger(t: Test, options: Partial<LedgerOptions> & { path?: string } = {}): Promise<Ledger> {
-  const ledger = await Ledger.open({ path: options.path ?? ledgerPath(t), sync: false, retentionDays: 90, groupCommitMs: 1, pruneIntervalMs: 0, ...options })
+  const ledger = await Ledger.open({ path: options.path ?? ledgerPath(t), sync: false, retentionDays: 90, groupCommitMs: 0, pruneIntervalMs: 0, ...options })
   t.teardown(() => ledger.close().catch(() => undefined))
   return ledger
 }

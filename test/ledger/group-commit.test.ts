@@ -182,6 +182,37 @@ t.test('GroupCommit on its own: groups by size and delay, one write at a time', 
   t.equal(gc.queued, 0)
 })
 
+t.test('GroupCommit with delayMs 0: a turn\'s items are one group, written at the end of the turn; what queues meanwhile is the next', async (t) => {
+  const groups: number[][] = []
+  let release: (() => void) | undefined
+  const gc = new GroupCommit<number>({
+    delayMs: 0,
+    maxItems: 100,
+    write: async (items) => {
+      groups.push(items)
+      if (items.includes(0)) await new Promise<void>((r) => (release = r)) // the first write waits until released
+    },
+  })
+  const first = [gc.add(0), gc.add(1), gc.add(2)]
+  t.same(groups, [], 'nothing written within the turn that queued the items')
+  await new Promise((r) => setImmediate(r))
+  t.same(groups, [[0, 1, 2]], 'written at the end of that turn, as one group')
+  // Queued while the first write runs: one group, right after it.
+  const second = [gc.add(3), gc.add(4)]
+  await new Promise((r) => setImmediate(r))
+  t.same(groups, [[0, 1, 2]], 'one write at a time')
+  release?.()
+  await Promise.all([...first, ...second])
+  t.same(groups, [[0, 1, 2], [3, 4]])
+  // flush() with a write pending at the end of the turn writes once, and the pending one finds nothing.
+  const third = gc.add(5)
+  await gc.flush()
+  await third
+  await new Promise((r) => setImmediate(r))
+  t.same(groups, [[0, 1, 2], [3, 4], [5]], 'flushed once')
+  t.equal(gc.counters.groups, 3)
+})
+
 t.test('addWith: each item told once after its group, a throwing callback does not stop the rest', async (t) => {
   const writes: number[][] = []
   let fail = false
