@@ -4,17 +4,27 @@
  * A share's key is the first 16 bytes of its header hash (the hash covers
  * job, extranonce1, extranonce2, ntime, nonce and version; 128 bits make a
  * false duplicate practically impossible: about 2^-90 for a million shares).
- * Keys live in one open-addressing table of 32-bit words, 16 bytes a key at
- * a load factor of at most 1/2: about 32 bytes per accepted share, and no
+ * Keys live in open-addressing tables of 32-bit words, 16 bytes a key at a
+ * load factor of at most 1/2: about 32 bytes per accepted share, and no
  * allocation per share. A Set of hex or latin1 strings costs 3-4 times that
  * and a string per share (10,000 miners at one share every 5 s accept a
  * million shares per block interval).
+ *
+ * The keys are spread over `SHARDS` tables by one byte of the hash, each
+ * growing on its own: a grow rehashes 1/64 of the job's keys. With one
+ * table, the grow at 262,144 keys held the event loop for ~22 ms and the
+ * 8 MiB table it left behind cost a further ~18 ms of GC (CPU profile of
+ * `bench-load latency`, docs/benchmarks.md), a stall every miner's answer
+ * waited behind; it doubles with each grow.
  */
 
+/** Tables per set (a power of two); which one a key goes to is a hash byte the slot does not use. */
+const SHARDS = 64
 const WORDS_PER_KEY = 4
-const INITIAL_SLOTS = 64
+const INITIAL_SLOTS = 16
 
-export class ShareKeySet {
+/** One open-addressing table of keys. */
+class KeyTable {
   private table = new Uint32Array(INITIAL_SLOTS * WORDS_PER_KEY)
   private slots = INITIAL_SLOTS
   private count = 0
@@ -66,13 +76,6 @@ export class ShareKeySet {
     }
   }
 
-  /** Drops every key and the memory (a job that went stale). */
-  clear(): void {
-    this.table = new Uint32Array(INITIAL_SLOTS * WORDS_PER_KEY)
-    this.slots = INITIAL_SLOTS
-    this.count = 0
-  }
-
   private insert(k0: number, k1: number, k2: number, k3: number): boolean {
     const mask = this.slots - 1
     const t = this.table
@@ -114,4 +117,44 @@ export class ShareKeySet {
 
 function readWord(b: Uint8Array, at: number): number {
   return ((b[at] as number) | ((b[at + 1] as number) << 8) | ((b[at + 2] as number) << 16) | ((b[at + 3] as number) << 24)) >>> 0
+}
+
+export class ShareKeySet {
+  /** Made on a key's first use of each. */
+  private shards: (KeyTable | undefined)[] = new Array<KeyTable | undefined>(SHARDS).fill(undefined)
+  private count = 0
+
+  /** Keys held. */
+  get size(): number {
+    return this.count
+  }
+
+  /** Adds the key of `hash` (32 bytes); false when it was already there (a duplicate). */
+  add(hash: Uint8Array): boolean {
+    const index = shardOf(hash)
+    let shard = this.shards[index]
+    if (shard === undefined) this.shards[index] = shard = new KeyTable()
+    if (!shard.add(hash)) return false
+    this.count++
+    return true
+  }
+
+  /** Removes the key of `hash` (a share whose recording failed, so it may be sent again). */
+  delete(hash: Uint8Array): boolean {
+    const shard = this.shards[shardOf(hash)]
+    if (shard === undefined || !shard.delete(hash)) return false
+    this.count--
+    return true
+  }
+
+  /** Drops every key and the memory (a job that went stale). */
+  clear(): void {
+    this.shards = new Array<KeyTable | undefined>(SHARDS).fill(undefined)
+    this.count = 0
+  }
+}
+
+/** The shard of a key: byte 15, the last byte of the key (the slot is taken from bytes 0-7). */
+function shardOf(hash: Uint8Array): number {
+  return (hash[15] as number) & (SHARDS - 1)
 }

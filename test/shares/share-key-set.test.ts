@@ -37,3 +37,21 @@ t.test('adds, finds duplicates, deletes, grows, clears', async (t) => {
   t.equal(set.size, 0)
   t.equal(set.add(hashes[0] as Buffer), true)
 })
+
+t.test('many keys: every shard grows several times and still finds each key once', async (t) => {
+  const set = new ShareKeySet()
+  const hashes = Array.from({ length: 60_000 }, () => randomBytes(32))
+  let fresh = 0
+  for (const h of hashes) if (set.add(h)) fresh++
+  t.equal(fresh, hashes.length)
+  t.equal(set.size, hashes.length)
+  let dups = 0
+  for (const h of hashes) if (!set.add(h)) dups++
+  t.equal(dups, hashes.length)
+  // Keys that differ only in the shard byte (byte 15) are different keys.
+  const base = Buffer.from(hashes[0] as Buffer)
+  base[15] = (base[15] as number) ^ 1
+  t.equal(set.add(base), true)
+  t.equal(set.delete(base), true)
+  t.equal(set.size, hashes.length)
+})
