@@ -256,7 +256,7 @@ export const ledgerSchema = table({
   sync: bool().default(false),
   /** Days per-share records are kept; aggregates and blocks are kept forever. */
   retention_days: int(1, 36500).default(90),
-  /** A group commit is written this many ms after its first share... */
+  /** A group commit is written this many ms after its first share (0: no timer, at the end of the event-loop turn that read it)... */
   group_commit_ms: int(0, 1000).default(0),
   /** ...or as soon as it holds this many shares. */
   group_commit_max: int(1, 100_000).default(1000),

@@ -5,7 +5,8 @@
  * job, extranonce1, extranonce2, ntime, nonce and version; 128 bits make a
  * false duplicate practically impossible: about 2^-90 for a million shares).
  * Keys live in open-addressing tables of 32-bit words, 16 bytes a key at a
- * load factor of at most 1/2: about 32 bytes per accepted share, and no
+ * load factor of at most 1/2: about 32 bytes per accepted share (past a
+ * floor of ~20 KiB per job once all its tables are in use), and no
  * allocation per share. A Set of hex or latin1 strings costs 3-4 times that
  * and a string per share (10,000 miners at one share every 5 s accept a
  * million shares per block interval).
@@ -14,8 +15,8 @@
  * growing on its own: a grow rehashes 1/64 of the job's keys. With one
  * table, the grow at 262,144 keys held the event loop for ~22 ms and the
  * 8 MiB table it left behind cost a further ~18 ms of GC (CPU profile of
- * `bench-load latency`, docs/benchmarks.md), a stall every miner's answer
- * waited behind; it doubles with each grow.
+ * `bench-load latency`, docs/benchmarks.md, history), a stall every
+ * miner's answer waited behind; it doubles with each grow.
  */
 
 /** Tables per set (a power of two); which one a key goes to is a hash byte the slot does not use. */

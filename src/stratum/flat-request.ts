@@ -76,7 +76,7 @@ function stringEnd(line: string, i: number): number {
 
 /**
  * Reads `line` if it is a flat request (see the module comment), else
- * `undefined`. Never throws. (Plain loops and two module functions, no
+ * `undefined`. Never throws. (Plain loops and module-level helpers, no
  * closures: this runs for every submit, and closures were a context and two
  * function objects of garbage per line.)
  */
