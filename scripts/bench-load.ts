@@ -286,12 +286,18 @@ function rssOf(pid: number): number | undefined {
   }
 }
 
-/** Busy ticks of the whole machine (all CPUs: everything but idle and iowait). */
-function machineBusyTicks(): number | undefined {
+/**
+ * Ticks of the whole machine (all CPUs) from /proc/stat: busy (everything
+ * but idle and iowait), of it stolen (the hypervisor ran another guest on
+ * our vCPU: on a shared VM the largest source of run-to-run noise) and
+ * softirq (mostly loopback TCP here, charged to no process).
+ */
+function machineTicks(): { busy: number; steal: number; softirq: number } | undefined {
   try {
     const f = (readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '').trim().split(/\s+/).slice(1).map(Number)
-    const total = f.reduce((a, b) => a + b, 0)
-    return total - (f[3] ?? 0) - (f[4] ?? 0)
+    // user nice system idle iowait irq softirq steal guest guest_nice; guest time is already in user.
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0)
+    return { busy: total - (f[3] ?? 0) - (f[4] ?? 0), steal: f[7] ?? 0, softirq: f[6] ?? 0 }
   } catch {
     return undefined
   }
@@ -302,7 +308,7 @@ interface CpuMark {
   pool: number | undefined
   generators: number | undefined
   self: number | undefined
-  machine: number | undefined
+  machine: { busy: number; steal: number; softirq: number } | undefined
 }
 
 function cpuMark(poolPid: number, generatorPids: number[]): CpuMark {
@@ -311,17 +317,18 @@ function cpuMark(poolPid: number, generatorPids: number[]): CpuMark {
     const t = cpuTicksOf(pid)
     gens = t === undefined || gens === undefined ? undefined : gens + t
   }
-  return { at: performance.now(), pool: cpuTicksOf(poolPid), generators: gens, self: cpuTicksOf(process.pid), machine: machineBusyTicks() }
+  return { at: performance.now(), pool: cpuTicksOf(poolPid), generators: gens, self: cpuTicksOf(process.pid), machine: machineTicks() }
 }
 
-/** % of one core between two marks: pool, generators, others (everything else on the machine). */
-function cpuShare(a: CpuMark, b: CpuMark): { pool: number; generators: number; others: number } {
+/** % of one core between two marks: pool, generators, others (every other process, interrupts and softirq), stolen by the hypervisor, softirq alone. */
+function cpuShare(a: CpuMark, b: CpuMark): { pool: number; generators: number; others: number; steal: number; softirq: number } {
   const s = (b.at - a.at) / 1000
   const pct = (x: number | undefined, y: number | undefined): number => (x === undefined || y === undefined ? NaN : ((y - x) / CLOCK_TICKS / s) * 100)
   const pool = pct(a.pool, b.pool)
   const generators = pct(a.generators, b.generators)
-  const machine = pct(a.machine, b.machine)
-  return { pool, generators, others: Math.max(0, machine - pool - generators) }
+  const machine = pct(a.machine?.busy, b.machine?.busy)
+  const steal = pct(a.machine?.steal, b.machine?.steal)
+  return { pool, generators, others: Math.max(0, machine - pool - generators - steal), steal, softirq: pct(a.machine?.softirq, b.machine?.softirq) }
 }
 
 // ---- children ------------------------------------------------------------------
@@ -487,7 +494,7 @@ export interface ThroughputResult {
   latencyMs: Quantiles
   /** unexpected: answers other than the kind's expected one; unlucky: valid shares above the 2^-32 target by chance (1 in 65,536). */
   errors: { unexpected: Record<string, number>; unlucky: number; unanswered: number; closed: number; skipped: number }
-  cpuPercent: { pool: number; generators: number; others: number }
+  cpuPercent: { pool: number; generators: number; others: number; steal: number; softirq: number }
   pool: { rssStartBytes: number; rssMaxBytes: number; rssEndBytes: number; rssPerSessionBytes: number; ledgerGroups: number; ledgerShares: number; ledgerEvents: number }
   /** The pool during the measured window: event-loop delay, and the share group commits' longest write and longest wait of a share. */
   window: { loopP99Ms: number; loopMaxMs: number; commitWriteMaxMs: number; commitWaitMaxMs: number; recordedP50Ms: number; recordedP99Ms: number }
@@ -704,6 +711,7 @@ export function formatThroughput(r: ThroughputResult): string {
       .map(([k, v]) => `${k === 'accepted' ? k : `code ${k}`} ${v}`)
       .join(', ')}; ledger: ${f0(r.pool.ledgerShares)} shares in ${f0(r.pool.ledgerGroups)} groups, ${f0(r.pool.ledgerEvents)} rejects tallied`,
     `  pool in the window: event-loop delay p99 ${f2(r.window.loopP99Ms)} ms, max ${f2(r.window.loopMaxMs)} ms; group commit: longest write ${f2(r.window.commitWriteMaxMs)} ms, longest wait of a share ${f2(r.window.commitWaitMaxMs)} ms; accepted share from check to committed p50 ${r.window.recordedP50Ms} ms, p99 ${r.window.recordedP99Ms} ms (whole ms)`,
+    `  machine in the window: stolen by the hypervisor ${f0(r.cpuPercent.steal)} % of a core (others ran on our vCPUs: compare runs with little steal), softirq ${f0(r.cpuPercent.softirq)} %`,
   ]
   if (errors > 0 || r.errors.skipped > 0) {
     lines.push(`  errors: unexpected ${JSON.stringify(r.errors.unexpected)} (unlucky valid shares ${r.errors.unlucky}), unanswered ${r.errors.unanswered}, sessions closed ${r.errors.closed}, rate-mode skips ${r.errors.skipped}`)
