@@ -42,6 +42,7 @@ export function createMetrics(ctx: HttpContext): PoolMetrics {
   // Reject and block counts already counted, so a scrape adds only what is new.
   const seenRejected = new Map<string, number>()
   const seenBlocks = { found: 0, accepted: 0, rejected: 0 }
+  const seenPaced = { delayed: 0, skipped: 0 }
 
   new Gauge({
     name: 'headframe_connections',
@@ -100,6 +101,20 @@ export function createMetrics(ctx: HttpContext): PoolMetrics {
         // Zero-valued series are exported too, so dashboards see 0, not "no data".
         this.inc({ result }, Math.max(0, delta))
         seenBlocks[result] = now[result]
+      }
+    },
+  })
+  new Counter({
+    name: 'headframe_work_paced_total',
+    help: 'New work from the source held back by the pacing before it was sent (result="delayed") or never sent, replaced while held (result="skipped"). Non-zero: a source sends work faster than 4 at once and 1 a second.',
+    labelNames: ['result'] as const,
+    registers: [registry],
+    collect() {
+      const c = stratum.counters
+      const now = { delayed: c.workDelayed, skipped: c.workSkipped }
+      for (const result of ['delayed', 'skipped'] as const) {
+        this.inc({ result }, Math.max(0, now[result] - seenPaced[result]))
+        seenPaced[result] = now[result]
       }
     },
   })

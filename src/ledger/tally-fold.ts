@@ -91,7 +91,7 @@ export class PendingTallies {
     if (sum === undefined || sum.round !== round || sum.minute !== minute) {
       const id = `${round}/${minute}/${account}/${worker}`
       sum = this.sums.get(id)
-      if (byWorker === undefined) this.latest.set(account, (byWorker = new Map()))
+      if (byWorker === undefined) this.latest.set(account, (byWorker = new Map<string, MinuteSum>()))
       if (sum === undefined) {
         sum = { round, minute, account, worker, n: 1, d: scaled, f: time, l: time }
         this.sums.set(id, sum)

@@ -30,6 +30,7 @@ import { Session, type CloseReason } from './session.js'
 import type { AcceptedOutcome, SessionHost } from './session-host.js'
 import { SubmitLimiter } from './submit-limits.js'
 import type { WorkerName } from './worker-name.js'
+import { DEFAULT_WORK_PACING, WorkPacer, type WorkPacing } from './work-pacer.js'
 
 /** An accepted share, as the ledger records it. */
 export interface ShareRecord {
@@ -80,6 +81,8 @@ export interface StratumServerOptions {
    * same bytes either way). Tests inject a writer.
    */
   readonly fanout?: false | { readonly writer?: WriteToMany; readonly threads?: number }
+  /** How fast the source's work goes out to the miners (work-pacer.ts); default DEFAULT_WORK_PACING. */
+  readonly workPacing?: WorkPacing
 }
 
 /** Per-worker numbers for stats. */
@@ -126,6 +129,9 @@ export interface ServerCounters {
   bans: number
   /** Valid shares that could not be recorded (ledger write failed, or its queue stuck): answered with an error, never "accepted". */
   unrecorded: number
+  /** New work from the source held back by the pacing (work-pacer.ts) before it was sent, and work never sent (replaced while held). */
+  workDelayed: number
+  workSkipped: number
 }
 
 /** A refusal is logged at most once per address and reason per minute. */
@@ -155,6 +161,8 @@ export class StratumServer extends EventEmitter implements SessionHost {
     blocksRejected: 0,
     bans: 0,
     unrecorded: 0,
+    workDelayed: 0,
+    workSkipped: 0,
   }
 
   private readonly hasher: Hasher
@@ -185,6 +193,9 @@ export class StratumServer extends EventEmitter implements SessionHost {
   private onIdle: (() => void) | undefined
   /** The batched fan-out write; undefined: socket.write per session. */
   private readonly fanout: FanoutBatch | undefined
+  /** The source's work on its way to `pushWork`, at a pace the miners can use. */
+  private readonly pacer: WorkPacer
+  private pacingLoggedAt = Number.NEGATIVE_INFINITY
 
   constructor(private readonly options: StratumServerOptions) {
     super()
@@ -198,6 +209,8 @@ export class StratumServer extends EventEmitter implements SessionHost {
     this.allocator = new ExtranonceAllocator(options.config.extranonce1_size)
     this.access = new AccessControl(options.config.limits)
     this.makeDifficulty = options.difficulty
+    const pacing = options.workPacing ?? DEFAULT_WORK_PACING
+    this.pacer = new WorkPacer(pacing, this.counters, (work) => this.pushWork(work), (work) => this.logPacing(work, pacing))
     this.sink = options.shareSink
     const fanout = options.fanout === false ? undefined : (options.fanout ?? {})
     const chosen = fanout === undefined ? { writer: undefined, reason: 'off (fanout: false)' } : fanout.writer !== undefined ? { writer: fanout.writer, reason: 'injected' } : selectFanoutWriter()
@@ -282,11 +295,23 @@ export class StratumServer extends EventEmitter implements SessionHost {
   /** Takes work from a source from now on (replacing any earlier one). */
   attachSource(source: JobSource): void {
     this.unsubscribe?.()
+    this.pacer.clear()
     this.source = source
     this.sources.set(source.name, source)
-    this.unsubscribe = source.onWork((work) => this.pushWork(work))
+    this.unsubscribe = source.onWork((work) => this.pacer.offer(work))
     const current = source.current()
     if (current !== undefined) this.pushWork(current)
+  }
+
+  /** Work is coming faster than the pacing allows: a warning at most once a minute. */
+  private logPacing(work: Work, pacing: WorkPacing): void {
+    const now = performance.now()
+    if (now - this.pacingLoggedAt < 60_000) return
+    this.pacingLoggedAt = now
+    this.log.warn(
+      { source: work.source, burst: pacing.burst, intervalMs: pacing.intervalMs, delayed: this.counters.workDelayed, skipped: this.counters.workSkipped },
+      `new work from ${work.source} comes faster than ${pacing.burst} at once and then 1 per ${pacing.intervalMs} ms: the miners get the latest at that pace`,
+    )
   }
 
   /** New work: a job for the book and a `mining.notify` to every authorized session. */
@@ -738,6 +763,7 @@ export class StratumServer extends EventEmitter implements SessionHost {
   async close(): Promise<void> {
     if (this.ticker !== undefined) clearInterval(this.ticker)
     this.unsubscribe?.()
+    this.pacer.clear()
     for (const timer of this.reconnects.values()) clearTimeout(timer)
     this.reconnects.clear()
     for (const session of this.sessions) session.close('shutdown')

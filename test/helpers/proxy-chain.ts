@@ -8,6 +8,7 @@ import { createLogger } from '../../src/log.js'
 import { FixedDifficulty } from '../../src/server/difficulty-control.js'
 import type { ShareRecord, UpstreamShareRecord } from '../../src/server/stratum-server.js'
 import { UpstreamSource, type UpstreamSourceOptions } from '../../src/jobs/upstream-source.js'
+import type { WorkPacing } from '../../src/server/work-pacer.js'
 import { startServer, type TestServer } from './server.js'
 
 export interface ProxyChain {
@@ -45,7 +46,7 @@ export function upstreamOptions(port: number, over: Partial<UpstreamSourceOption
 export async function startProxy(
   t: Test,
   upstreamPort: number,
-  options: { source?: Partial<UpstreamSourceOptions>; difficulty?: number; stratum?: Record<string, unknown> } = {},
+  options: { source?: Partial<UpstreamSourceOptions>; difficulty?: number; stratum?: Record<string, unknown>; workPacing?: WorkPacing } = {},
 ): Promise<ProxyChain> {
   const source = new UpstreamSource(upstreamOptions(upstreamPort, options.source))
   const shares: ShareRecord[] = []
@@ -55,6 +56,7 @@ export async function startProxy(
     stratum: { extranonce1_size: 2, extranonce2_size: 4, reconnect_spread_ms: 50, ...options.stratum },
     difficulty: () => new FixedDifficulty(difficulty, difficulty / 10, 1e15),
     attach: source,
+    ...(options.workPacing !== undefined ? { workPacing: options.workPacing } : {}),
     sink: {
       record: async (s) => {
         shares.push(s)

@@ -30,6 +30,8 @@ export async function startServer(
     noSource?: boolean
     /** The fan-out's batched write (default: the server's, the addon's writeToMany). */
     fanout?: StratumServerOptions['fanout']
+    /** How fast new work goes out (default: the server's, 4 at once then 1 a second). */
+    workPacing?: StratumServerOptions['workPacing']
   } = {},
 ): Promise<TestServer> {
   const config = parseConfig({ stratum: { host: '127.0.0.1', ...options.stratum } })
@@ -43,6 +45,7 @@ export async function startServer(
     tickMs: 3_600_000, // tests call tick() themselves
     ...(options.sink ? { shareSink: options.sink } : {}),
     ...(options.fanout !== undefined ? { fanout: options.fanout } : {}),
+    ...(options.workPacing !== undefined ? { workPacing: options.workPacing } : {}),
   })
   const { port } = await server.listen()
   const source = options.source ?? new FixtureSource()

@@ -183,6 +183,7 @@ t.test('read-only API, metrics and admin routes against a mining pool', async (t
     t.match(text, /^headframe_shares_total\{result="rejected",reason="duplicate"\} 1$/m)
     t.match(text, /^headframe_accepted_difficulty_total\{account="acct"\} 0\.003$/m)
     t.match(text, /^headframe_blocks_total\{result="found"\} 0$/m)
+    t.match(text, /^headframe_work_paced_total\{result="skipped"\} 0$/m, 'no work held back at this pace')
     t.match(text, /^headframe_source_up\{source="fixture"\} 1$/m)
     t.match(text, new RegExp(`^headframe_hasher_info\\{backend="${hasher.backend}",implementation="${hasher.implementation}"\\} 1$`, 'm'))
     t.match(text, /^headframe_ledger_queued 0$/m)

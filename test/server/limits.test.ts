@@ -265,7 +265,8 @@ t.test('the submit-rate window starts at the connection, also for a session that
 })
 
 t.test('a miner that does not read is dropped at the write-buffer limit', async (t) => {
-  const { server, port, source } = await startServer(t, { stratum: { limits: { max_write_buffer_bytes: 4096 } } })
+  // Unpaced work: this test floods notifies on purpose.
+  const { server, port, source } = await startServer(t, { stratum: { limits: { max_write_buffer_bytes: 4096 } }, workPacing: { burst: 1_000_000_000, intervalMs: 1 } })
   const m = await FakeMiner.connect(port)
   await m.handshake()
   m.socket.pause() // stop reading

@@ -1,0 +1,98 @@
+/**
+ * New work paced to the miners (src/server/work-pacer.ts): a burst goes out
+ * at once, then one piece per interval, always the latest, clean if any piece
+ * it replaced was; and a flooding upstream pool cannot make the proxy fan out
+ * for every notify it sends.
+ */
+import t from 'tap'
+import type { Work } from '../../src/jobs/work.js'
+import { WorkPacer } from '../../src/server/work-pacer.js'
+import { FakeMiner } from '../helpers/fake-miner.js'
+import { FakeUpstream } from '../helpers/fake-upstream.js'
+import { startProxy } from '../helpers/proxy-chain.js'
+import { until } from '../helpers/until.js'
+
+/** Just enough of a Work for the pacer, which only reads `cleanJobs`; `ntime` tells the pieces apart. */
+function work(n: number, cleanJobs = false): Work {
+  return { ntime: n, cleanJobs, source: 'test' } as unknown as Work
+}
+
+t.test('a burst at once, then the latest held piece per interval, clean if a replaced one was', async (t) => {
+  let clock = 0
+  const sent: Work[] = []
+  const limited: Work[] = []
+  const counters = { workDelayed: 0, workSkipped: 0 }
+  const pacer = new WorkPacer({ burst: 3, intervalMs: 20 }, counters, (w) => sent.push(w), (w) => limited.push(w), () => clock)
+  t.teardown(() => pacer.clear())
+  for (let i = 1; i <= 3; i++) pacer.offer(work(i))
+  t.same(sent.map((w) => w.ntime), [1, 2, 3], 'the burst goes out at once')
+  pacer.offer(work(4, true))
+  pacer.offer(work(5))
+  pacer.offer(work(6))
+  t.same(sent.length, 3, 'over the burst: held')
+  t.same(limited.map((w) => w.ntime), [4], 'told once when holding starts')
+  t.same(counters, { workDelayed: 1, workSkipped: 2 })
+  t.equal(pacer.pending?.ntime, 6, 'only the latest is kept')
+  t.equal(pacer.pending?.cleanJobs, true, 'with the clean flag of a piece it replaced')
+  clock = 20 // one token earned
+  await until(() => sent.length === 4)
+  t.equal(sent[3]?.ntime, 6)
+  t.equal(sent[3]?.cleanJobs, true)
+  t.equal(pacer.pending, undefined)
+  // No token left until the next interval: the next piece waits again.
+  pacer.offer(work(7))
+  t.equal(sent.length, 4)
+  clock = 40
+  await until(() => sent.length === 5)
+  t.equal(sent[4]?.ntime, 7)
+  t.equal(sent[4]?.cleanJobs, false, 'clean only when a replaced piece was')
+  // A quiet spell refills the whole burst, no more.
+  clock = 10_000
+  for (let i = 8; i <= 12; i++) pacer.offer(work(i))
+  t.same(sent.slice(5).map((w) => w.ntime), [8, 9, 10], 'a full burst again, not one per interval that passed')
+  t.equal(pacer.pending?.ntime, 12)
+  pacer.clear()
+  t.equal(pacer.pending, undefined, 'clear drops held work')
+  clock = 20_000
+  await new Promise((r) => setTimeout(r, 40))
+  t.equal(sent.length, 8, 'and its timer')
+})
+
+t.test('bad pacing is refused', async (t) => {
+  const counters = { workDelayed: 0, workSkipped: 0 }
+  t.throws(() => new WorkPacer({ burst: 0, intervalMs: 10 }, counters, () => {}), RangeError)
+  t.throws(() => new WorkPacer({ burst: 1.5, intervalMs: 10 }, counters, () => {}), RangeError)
+  t.throws(() => new WorkPacer({ burst: 1, intervalMs: 0 }, counters, () => {}), RangeError)
+})
+
+t.test('an upstream pool flooding mining.notify: the proxy sends its miners the burst, then holds the latest', async (t) => {
+  const pool = new FakeUpstream({ versionMask: 0x1fffe000 })
+  await pool.listen()
+  t.teardown(() => pool.close())
+  // A long interval: nothing is sent after the burst during the test, so the counts are exact.
+  const chain = await startProxy(t, pool.port, { workPacing: { burst: 4, intervalMs: 600_000 } })
+  await until(() => chain.source.health().healthy)
+  const miner = await FakeMiner.connect(chain.proxy.port)
+  t.teardown(() => miner.close())
+  await miner.handshake('acct.rig1')
+  await miner.nextNotify()
+  const notifies = (): number => miner.received.filter((m) => m.method === 'mining.notify').length
+  const before = notifies()
+  const jobsBefore = chain.source.counters.jobs
+  const broadcasts: number[] = []
+  chain.proxy.server.on('job', () => broadcasts.push(Date.now()))
+  const FLOOD = 2000
+  for (let i = 0; i < FLOOD; i++) pool.notify(pool.conn, i === 1000)
+  await until(() => chain.source.counters.jobs - jobsBefore === FLOOD)
+  const server = chain.proxy.server
+  // The first job of the proxy's start took one token; the rest of the burst goes to the flood.
+  t.ok(broadcasts.length <= 4, `${broadcasts.length} broadcasts for ${FLOOD} upstream jobs`)
+  t.equal(server.counters.workDelayed, 1)
+  t.equal(server.counters.workSkipped, FLOOD - broadcasts.length - 1)
+  await until(() => notifies() === before + broadcasts.length)
+  t.ok(notifies() - before <= 4, 'the miner got no more notifies than the burst')
+  const held = (server as unknown as { pacer: WorkPacer }).pacer.pending
+  t.equal(held?.cleanJobs, true, 'the held job keeps the clean flag of job 1000')
+  // The proxy still answers the miner at once.
+  t.same((await miner.request('mining.ping', [])).result, 'pong')
+})
