@@ -283,6 +283,22 @@ t.test('PPS periods: credited once each from the tallies, carries kept, a crash 
   t.equal(await creditPpsPeriods(ledger, { ...options, inputs: () => undefined }), 0)
 })
 
+t.test('PPS: a share still waiting in the group commit when its period is credited is written first and paid', async (t) => {
+  const clock = manualClock(T0 + 30_000)
+  // An hour's group delay: the share stays queued until something flushes it (a disk slower than the settle time).
+  const ledger = await openLedger(t, { clock: clock.now, groupCommitMs: 3_600_000 })
+  const inputs = { reward: 312_500_000n, networkDifficulty: 1000 }
+  const options = { feeBasisPoints: 0, treasury: 'treasury', ppsPeriodMs: 10 * MINUTE, inputs: () => inputs, clock: clock.now, log }
+  t.equal(await creditPpsPeriods(ledger, options), 0, 'the first pass marks where PPS starts')
+  const recorded = ledger.record(share({ time: T0 + 1000, account: 'late', difficulty: 1 }))
+  clock.set(T0 + 10 * MINUTE + 10_000)
+  t.equal(await creditPpsPeriods(ledger, options), 1)
+  await recorded
+  const expected = creditPps({ reward: inputs.reward, networkUnits: difficultyUnits(1000), shares: [{ account: 'late', units: difficultyUnits(1) }], feeBasisPoints: 0 })
+  t.ok((expected.credits.get('late') ?? 0n) > 0n)
+  t.equal(await ledger.balance('late'), expected.credits.get('late'), 'the late share is in its period')
+})
+
 t.test('Accounting: one pass credits blocks and PPS periods; a failing pass is logged, not thrown', async (t) => {
   const clock = manualClock(T0)
   const ledger = await openLedger(t, { clock: clock.now })
