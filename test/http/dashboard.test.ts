@@ -33,7 +33,7 @@ interface Dashboard {
   history: { window: string } | null
 }
 declare const document: { readonly body: El; querySelector(selector: string): El | null }
-declare const window: { headframeDashboard: Dashboard; headframeFormatHashrate(n: number): string }
+declare const window: { headframeDashboard: Dashboard; headframeFormatHashrate(n: number): string; headframeFormatDuration(s: number | null): string }
 
 const CHROMIUM = '/usr/bin/chromium'
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
@@ -159,8 +159,15 @@ if (!existsSync(CHROMIUM)) {
     })
 
     t.test('the chart and the summary match /api/pool and /api/pool/history', async (t) => {
-      const api = await getJson<{ hashrate: Record<'5m' | '1h' | '24h', number> }>(`${base}/api/pool`)
+      const api = await getJson<{ hashrate: Record<'5m' | '1h' | '24h', number>; nextBlockEtaSeconds: number | null }>(`${base}/api/pool`)
       t.equal(Number(await page.getAttribute('#hr-5m', 'data-value')), api.hashrate['5m'], 'summary 5 min hashrate')
+      t.ok(api.nextBlockEtaSeconds !== null && api.nextBlockEtaSeconds > 0, 'an expected time to a block')
+      t.equal(Number(await page.getAttribute('#eta', 'data-value')), api.nextBlockEtaSeconds, 'the expected time to a block, as /api/pool has it')
+      t.equal(await page.textContent('#eta'), await page.evaluate((s) => window.headframeFormatDuration(s), api.nextBlockEtaSeconds))
+      t.same(
+        await page.evaluate(() => [null, 42, 600, 5 * 3600, 3 * 86400, 40 * 365.25 * 86400].map((s) => window.headframeFormatDuration(s))),
+        ['–', '42 s', '10 min', '5.0 h', '3.0 d', '40 y'],
+      )
       t.ok(api.hashrate['5m'] > 0)
       const chart = await page.evaluate(() => {
         const d = window.headframeDashboard

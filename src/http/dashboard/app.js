@@ -70,6 +70,17 @@
     return Number(n.toPrecision(digits)).toLocaleString('en-US')
   }
 
+  /** A duration in seconds as the largest sensible unit: "42 s", "17 min", "5.2 h", "3.1 d", "12.4 y"; null: "–". */
+  function formatDuration(seconds) {
+    if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return '–'
+    if (seconds < 60) return `${Math.round(seconds)} s`
+    if (seconds < 3600) return `${Math.round(seconds / 60)} min`
+    if (seconds < 86400) return `${(seconds / 3600).toFixed(1)} h`
+    if (seconds < 365 * 86400) return `${(seconds / 86400).toFixed(1)} d`
+    return `${formatNumber(seconds / (365.25 * 86400))} y`
+  }
+  window.headframeFormatDuration = formatDuration
+
   function ago(ms) {
     if (ms === null || ms === undefined) return 'never'
     const s = Math.max(0, Math.round((Date.now() - ms) / 1000))
@@ -132,6 +143,8 @@
     setText('spm', formatNumber(pool.sharesPerMinute), pool.sharesPerMinute)
     setText('shares', `${pool.shares.accepted} / ${pool.shares.rejected} (${formatNumber(pool.shares.rejectPercent, 2)} %)`)
     setText('blocks24h', String(pool.blocks.last24h))
+    // Solo: the expected wait for a block at the last hour's hashrate (a mean, not a promise: blocks come as a Poisson process).
+    setText('eta', formatDuration(pool.nextBlockEtaSeconds), pool.nextBlockEtaSeconds ?? '')
     setText('source', `${pool.activeSource ?? 'none'} · ${pool.hasher.backend} ${pool.hasher.implementation}`)
     setText('updated', `updated ${new Date(pool.time).toLocaleTimeString()} · up ${Math.floor(pool.uptimeSeconds / 60)} min`)
   }
