@@ -124,7 +124,7 @@ export async function creditPpsPeriods(ledger: Ledger, options: PpsCreditingOpti
   // Every share checked before a due period ended is written (or has failed
   // and was answered so) before the period is read: a slow disk can keep a
   // group commit longer than `settle`, and a period is never credited twice.
-  if (next + period + settle <= now) await ledger.flush()
+  if (next + period + settle <= now) await ledger.settleShares()
   while (next + period + settle <= now && credited < (options.maxPeriods ?? 1000)) {
     const inputs = options.inputs()
     if (inputs === undefined) {

@@ -19,6 +19,8 @@ interface Waiting<T> {
   readonly item: T
   readonly since: number
   readonly done: Done
+  /** Items added before this one (its place in the order of adds). */
+  readonly n: number
 }
 
 export interface GroupCommitOptions<T> {
@@ -39,6 +41,12 @@ export class GroupCommit<T> {
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined
   private running: Promise<void> | undefined
   private readonly now: () => number
+  /** Items added so far, and how many of the first of them are settled (written or failed; groups settle in order). */
+  private added = 0
+  private settled = 0
+  /** `settle()` callers: each waits until `settled` reaches its target; groups before the target are due now. */
+  private settleWaiters: { target: number; resolve: () => void }[] = []
+  private settleTarget = 0
   /** Groups written and failed, items written, size of the last group. */
   readonly counters = { groups: 0, failedGroups: 0, items: 0, lastGroupSize: 0 }
 
@@ -64,8 +72,27 @@ export class GroupCommit<T> {
    * one closure per share instead of a promise and its reactions.
    */
   addWith(item: T, done: Done): void {
-    this.queue.push({ item, since: this.now(), done })
+    this.queue.push({ item, since: this.now(), done, n: this.added++ })
     this.schedule()
+  }
+
+  /**
+   * Resolves once every item added before this call is written or has
+   * failed, writing them now instead of after the delay. Unlike `flush`,
+   * items added meanwhile do not hold it up: under a steady stream of items
+   * the queue is never empty, and `flush` would wait for as long as the
+   * stream lasts.
+   */
+  settle(): Promise<void> {
+    const target = this.added
+    if (this.settled >= target) return Promise.resolve()
+    this.settleTarget = Math.max(this.settleTarget, target)
+    const settled = new Promise<void>((resolve) => this.settleWaiters.push({ target, resolve }))
+    if (this.running === undefined) {
+      this.clearTimer()
+      void this.start(false)
+    }
+    return settled
   }
 
   /** Writes everything queued now, without waiting for the delay; resolves when the queue is empty. */
@@ -80,7 +107,7 @@ export class GroupCommit<T> {
     if (this.running !== undefined) return // the running loop picks it up
     const first = this.queue[this.head]
     if (first === undefined) return
-    if (this.queued >= this.options.maxItems) {
+    if (this.queued >= this.options.maxItems || first.n < this.settleTarget) {
       this.clearTimer()
       void this.start(false)
       return
@@ -124,12 +151,19 @@ export class GroupCommit<T> {
     return group
   }
 
-  /** Starts the write loop. `running` is cleared in a promise reaction, so always after it was set. */
+  /**
+   * Starts the write loop. It begins a microtask later, so `running` is set
+   * before the first `write` runs: an item added from inside a write (or its
+   * synchronous part) joins the running loop instead of starting a second
+   * one. `running` is cleared in a promise reaction, so always after it was set.
+   */
   private start(flushing: boolean): Promise<void> {
-    const run: Promise<void> = this.writeDue(flushing).finally(() => {
-      if (this.running === run) this.running = undefined
-      if (!flushing) this.schedule()
-    })
+    const run: Promise<void> = Promise.resolve()
+      .then(() => this.writeDue(flushing))
+      .finally(() => {
+        if (this.running === run) this.running = undefined
+        if (!flushing) this.schedule()
+      })
     this.running = run
     return run
   }
@@ -139,7 +173,7 @@ export class GroupCommit<T> {
     while (true) {
       const first = this.queue[this.head]
       if (first === undefined) return
-      const due = flushing || this.queued >= this.options.maxItems || this.now() - first.since >= this.options.delayMs
+      const due = flushing || first.n < this.settleTarget || this.queued >= this.options.maxItems || this.now() - first.since >= this.options.delayMs
       if (!due) return
       const group = this.take()
       try {
@@ -156,7 +190,19 @@ export class GroupCommit<T> {
         const error = err instanceof Error ? err : new Error(String(err))
         for (const w of group) tell(w.done, error)
       }
+      this.settledThrough((group[group.length - 1] as Waiting<T>).n + 1)
     }
+  }
+
+  private settledThrough(count: number): void {
+    this.settled = count
+    if (this.settleWaiters.length === 0) return
+    const waiting: typeof this.settleWaiters = []
+    for (const w of this.settleWaiters) {
+      if (w.target <= count) w.resolve()
+      else waiting.push(w)
+    }
+    this.settleWaiters = waiting
   }
 }
 

@@ -198,6 +198,16 @@ export class Ledger {
     this.commits.addWith(share, done)
   }
 
+  /**
+   * Writes every share recorded before this call now (not after the group
+   * delay); resolves once each is written or has failed. Shares recorded
+   * meanwhile do not hold it up (PPS crediting waits for the shares of a
+   * period this way while miners keep submitting).
+   */
+  async settleShares(): Promise<void> {
+    await this.commits.settle()
+  }
+
   /** Writes every queued share (and upstream result / reject) now; resolves when none is waiting. */
   async flush(): Promise<void> {
     await this.commits.flush()

@@ -210,7 +210,7 @@ export class StratumServer extends EventEmitter implements SessionHost {
     this.access = new AccessControl(options.config.limits)
     this.makeDifficulty = options.difficulty
     const pacing = options.workPacing ?? DEFAULT_WORK_PACING
-    this.pacer = new WorkPacer(pacing, this.counters, (work) => this.pushWork(work), (work) => this.logPacing(work, pacing))
+    this.pacer = new WorkPacer(pacing, this.counters, (work) => this.sendWork(work), (work) => this.logPacing(work, pacing))
     this.sink = options.shareSink
     const fanout = options.fanout === false ? undefined : (options.fanout ?? {})
     const chosen = fanout === undefined ? { writer: undefined, reason: 'off (fanout: false)' } : fanout.writer !== undefined ? { writer: fanout.writer, reason: 'injected' } : selectFanoutWriter()
@@ -301,6 +301,15 @@ export class StratumServer extends EventEmitter implements SessionHost {
     this.unsubscribe = source.onWork((work) => this.pacer.offer(work))
     const current = source.current()
     if (current !== undefined) this.pushWork(current)
+  }
+
+  /** The pacer's send: also from its timer, where nothing above would catch a throw (a source's own listener call logs it). */
+  private sendWork(work: Work): void {
+    try {
+      this.pushWork(work)
+    } catch (err) {
+      this.log.error({ err, source: work.source }, 'new work could not be sent to the miners')
+    }
   }
 
   /** Work is coming faster than the pacing allows: a warning at most once a minute. */

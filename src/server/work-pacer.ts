@@ -17,6 +17,13 @@
  * had it (a clean job tells miners to drop older work; losing that flag
  * would keep them on work the pool will reject as stale). Work replaced
  * while held is never sent: no miner had it, so no share can name it.
+ *
+ * Work on a new previous block (its `prevHash` differs from the last work
+ * sent) has a bucket of its own, with the same burst and interval: a new
+ * block goes out at once even when template refreshes or an upstream's
+ * frequent notifies used up the common bucket (every second of a stale tip
+ * is wasted hashing), and a source that invents new blocks in a loop is
+ * still held to the same pace. Either bucket's token sends it.
  */
 import type { Work } from '../jobs/work.js'
 
@@ -30,9 +37,52 @@ export interface WorkPacing {
 /** Four at once (a block, its fuller template, a failover switch and one more), then one a second. */
 export const DEFAULT_WORK_PACING: WorkPacing = { burst: 4, intervalMs: 1000 }
 
-export class WorkPacer {
+/** Tokens earned one per interval, up to the burst. */
+class Bucket {
   private tokens: number
   private refilledAt: number
+
+  constructor(
+    private readonly pacing: WorkPacing,
+    now: number,
+  ) {
+    this.tokens = pacing.burst
+    this.refilledAt = now
+  }
+
+  /** Takes a token if there is one. */
+  take(now: number): boolean {
+    this.refill(now)
+    if (this.tokens < 1) return false
+    this.tokens--
+    return true
+  }
+
+  /** When the next token comes (ms clock). */
+  nextAt(now: number): number {
+    this.refill(now)
+    return this.tokens >= 1 ? now : this.refilledAt + this.pacing.intervalMs
+  }
+
+  private refill(t: number): void {
+    if (this.tokens >= this.pacing.burst) {
+      this.refilledAt = t
+      return
+    }
+    const earned = Math.floor((t - this.refilledAt) / this.pacing.intervalMs)
+    if (earned <= 0) return
+    this.tokens = Math.min(this.pacing.burst, this.tokens + earned)
+    this.refilledAt = this.tokens >= this.pacing.burst ? t : this.refilledAt + earned * this.pacing.intervalMs
+  }
+}
+
+export class WorkPacer {
+  /** Every piece of work. */
+  private readonly common: Bucket
+  /** Work on a new previous block, when the common bucket is empty. */
+  private readonly tips: Bucket
+  /** The previous block of the last work sent. */
+  private tip: Buffer | undefined
   private held: Work | undefined
   private timer: NodeJS.Timeout | undefined
 
@@ -43,7 +93,7 @@ export class WorkPacer {
    * @param now monotonic ms clock (real time: this paces I/O)
    */
   constructor(
-    private readonly pacing: WorkPacing,
+    pacing: WorkPacing,
     private readonly counters: { workDelayed: number; workSkipped: number },
     private readonly send: (work: Work) => void,
     private readonly limited: (work: Work) => void = () => {},
@@ -51,8 +101,8 @@ export class WorkPacer {
   ) {
     if (!Number.isInteger(pacing.burst) || pacing.burst < 1) throw new RangeError(`work pacing: burst must be an integer >= 1, got ${String(pacing.burst)}`)
     if (!(pacing.intervalMs > 0)) throw new RangeError(`work pacing: intervalMs must be > 0, got ${String(pacing.intervalMs)}`)
-    this.tokens = pacing.burst
-    this.refilledAt = this.now()
+    this.common = new Bucket(pacing, this.now())
+    this.tips = new Bucket(pacing, this.now())
   }
 
   /** Work held for the next token, if any. */
@@ -62,10 +112,16 @@ export class WorkPacer {
 
   /** Sends `work` now if the bucket allows, else holds it (replacing held work). */
   offer(work: Work): void {
-    this.refill()
-    if (this.held === undefined && this.tokens >= 1) {
-      this.tokens--
-      this.send(work)
+    const now = this.now()
+    const newTip = this.tip === undefined || !this.tip.equals(work.prevHash)
+    if ((this.held === undefined || newTip) && (this.common.take(now) || (newTip && this.tips.take(now)))) {
+      // Held work is older than this piece: this one replaces it.
+      if (this.held !== undefined) {
+        this.counters.workSkipped++
+        if (this.held.cleanJobs && !work.cleanJobs) work = { ...work, cleanJobs: true }
+        this.clear()
+      }
+      this.dispatch(work)
       return
     }
     if (this.held === undefined) {
@@ -86,30 +142,26 @@ export class WorkPacer {
     this.held = undefined
   }
 
-  private refill(): void {
-    const t = this.now()
-    if (this.tokens >= this.pacing.burst) {
-      this.refilledAt = t
-      return
-    }
-    const earned = Math.floor((t - this.refilledAt) / this.pacing.intervalMs)
-    if (earned <= 0) return
-    this.tokens = Math.min(this.pacing.burst, this.tokens + earned)
-    this.refilledAt = this.tokens >= this.pacing.burst ? t : this.refilledAt + earned * this.pacing.intervalMs
+  private dispatch(work: Work): void {
+    this.tip = work.prevHash
+    this.send(work)
   }
 
   private schedule(): void {
     if (this.timer !== undefined) return
-    const wait = Math.max(0, this.refilledAt + this.pacing.intervalMs - this.now())
+    const now = this.now()
+    const held = this.held
+    const newTip = held !== undefined && (this.tip === undefined || !this.tip.equals(held.prevHash))
+    const at = newTip ? Math.min(this.common.nextAt(now), this.tips.nextAt(now)) : this.common.nextAt(now)
     this.timer = setTimeout(() => {
       this.timer = undefined
-      this.refill()
       const work = this.held
       if (work === undefined) return
-      if (this.tokens < 1) return this.schedule()
-      this.tokens--
+      const t = this.now()
+      const tip = this.tip === undefined || !this.tip.equals(work.prevHash)
+      if (!(this.common.take(t) || (tip && this.tips.take(t)))) return this.schedule()
       this.held = undefined
-      this.send(work)
-    }, wait)
+      this.dispatch(work)
+    }, Math.max(0, at - now))
   }
 }

@@ -165,8 +165,8 @@ if (!existsSync(CHROMIUM)) {
       t.equal(Number(await page.getAttribute('#eta', 'data-value')), api.nextBlockEtaSeconds, 'the expected time to a block, as /api/pool has it')
       t.equal(await page.textContent('#eta'), await page.evaluate((s) => window.headframeFormatDuration(s), api.nextBlockEtaSeconds))
       t.same(
-        await page.evaluate(() => [null, 42, 600, 5 * 3600, 3 * 86400, 40 * 365.25 * 86400].map((s) => window.headframeFormatDuration(s))),
-        ['–', '42 s', '10 min', '5.0 h', '3.0 d', '40 y'],
+        await page.evaluate(() => [null, 42, 59.6, 600, 3590, 5 * 3600, 86_300, 3 * 86400, 365 * 86400, 40 * 365.25 * 86400].map((s) => window.headframeFormatDuration(s))),
+        ['–', '42 s', '1 min', '10 min', '1.0 h', '5.0 h', '1.0 d', '3.0 d', '365.0 d', '40 y'],
       )
       t.ok(api.hashrate['5m'] > 0)
       const chart = await page.evaluate(() => {

@@ -213,6 +213,46 @@ t.test('GroupCommit with delayMs 0: a turn\'s items are one group, written at th
   t.equal(gc.counters.groups, 3)
 })
 
+t.test('settle(): what was added before is written now, whatever the delay, and a steady stream of new items does not hold it up', async (t) => {
+  const written: number[] = []
+  let active = 0
+  let maxActive = 0
+  let streaming = true
+  let next = 100
+  const gc: GroupCommit<number> = new GroupCommit<number>({
+    delayMs: 3_600_000, // an hour: only settle (or a full group) writes
+    maxItems: 4,
+    write: async (items) => {
+      active++
+      maxActive = Math.max(maxActive, active)
+      written.push(...items)
+      // Every write brings new items, as miners keep submitting (flush() would not return while this goes on).
+      // Added from the write's synchronous part: they join the running loop, never start a second one.
+      if (streaming) for (let i = 0; i < 5; i++) gc.addWith(next++, () => {})
+      await new Promise((r) => setImmediate(r))
+      active--
+    },
+  })
+  const told: number[] = []
+  for (let i = 0; i < 6; i++) gc.addWith(i, () => told.push(i))
+  await gc.settle()
+  t.same(told, [0, 1, 2, 3, 4, 5], 'every item added before settle() was written and told')
+  t.ok(gc.queued > 0 || next > 106, 'new items kept coming meanwhile')
+  t.ok(next < 200, `settled after ${next - 100} more items, not when the stream ended`)
+  await gc.settle() // nothing added since: at once
+  streaming = false
+  await gc.flush()
+  t.same(written.slice(0, 6), [0, 1, 2, 3, 4, 5], 'the first items first')
+  t.same([...written].sort((a, b) => a - b), [...Array.from({ length: 6 }, (_, i) => i), ...Array.from({ length: next - 100 }, (_, i) => 100 + i)], 'everything written once')
+  t.equal(maxActive, 1, 'one write at a time')
+  // A failed write settles its items too.
+  const failing = new GroupCommit<number>({ delayMs: 3_600_000, maxItems: 10, write: () => Promise.reject(new Error('disk')) })
+  const errors: (Error | undefined)[] = []
+  failing.addWith(1, (err) => errors.push(err))
+  await failing.settle()
+  t.equal(errors[0]?.message, 'disk')
+})
+
 t.test('addWith: each item told once after its group, a throwing callback does not stop the rest', async (t) => {
   const writes: number[][] = []
   let fail = false

@@ -12,9 +12,11 @@ import { FakeUpstream } from '../helpers/fake-upstream.js'
 import { startProxy } from '../helpers/proxy-chain.js'
 import { until } from '../helpers/until.js'
 
-/** Just enough of a Work for the pacer, which only reads `cleanJobs`; `ntime` tells the pieces apart. */
-function work(n: number, cleanJobs = false): Work {
-  return { ntime: n, cleanJobs, source: 'test' } as unknown as Work
+const TIP = Buffer.alloc(32, 1)
+
+/** Just enough of a Work for the pacer, which reads `cleanJobs` and `prevHash`; `ntime` tells the pieces apart. */
+function work(n: number, cleanJobs = false, prevHash: Buffer = TIP): Work {
+  return { ntime: n, cleanJobs, prevHash, source: 'test' } as unknown as Work
 }
 
 t.test('a burst at once, then the latest held piece per interval, clean if a replaced one was', async (t) => {
@@ -58,6 +60,34 @@ t.test('a burst at once, then the latest held piece per interval, clean if a rep
   t.equal(sent.length, 8, 'and its timer')
 })
 
+t.test('work on a new previous block goes out at once from its own bucket, and is paced too when it comes in a loop', async (t) => {
+  let clock = 0
+  const sent: Work[] = []
+  const counters = { workDelayed: 0, workSkipped: 0 }
+  const pacer = new WorkPacer({ burst: 2, intervalMs: 1000 }, counters, (w) => sent.push(w), () => {}, () => clock)
+  t.teardown(() => pacer.clear())
+  // Refreshes on one tip use up the common bucket; one more is held (clean: say an extranonce change).
+  for (let i = 1; i <= 2; i++) pacer.offer(work(i))
+  pacer.offer(work(3, true))
+  t.same(sent.map((w) => w.ntime), [1, 2])
+  t.equal(pacer.pending?.ntime, 3)
+  // A new block: at once, from the tips' bucket, replacing the held refresh (and keeping its clean flag).
+  const next = Buffer.alloc(32, 2)
+  pacer.offer(work(4, false, next))
+  t.same(sent.map((w) => w.ntime), [1, 2, 4], 'the new block is not held behind the refreshes')
+  t.equal(sent[2]?.cleanJobs, true)
+  t.equal(pacer.pending, undefined)
+  t.same(counters, { workDelayed: 1, workSkipped: 1 })
+  // A source inventing blocks in a loop: the tips' bucket runs dry too, and the latest waits.
+  for (let i = 5; i <= 8; i++) pacer.offer(work(i, true, Buffer.alloc(32, i)))
+  t.same(sent.map((w) => w.ntime), [1, 2, 4, 5], 'one more from the tips bucket, then held')
+  t.equal(pacer.pending?.ntime, 8)
+  clock = 1000
+  await until(() => sent.length === 5)
+  t.equal(sent[4]?.ntime, 8)
+  t.equal(pacer.pending, undefined)
+})
+
 t.test('bad pacing is refused', async (t) => {
   const counters = { workDelayed: 0, workSkipped: 0 }
   t.throws(() => new WorkPacer({ burst: 0, intervalMs: 10 }, counters, () => {}), RangeError)
@@ -81,18 +111,21 @@ t.test('an upstream pool flooding mining.notify: the proxy sends its miners the 
   const jobsBefore = chain.source.counters.jobs
   const broadcasts: number[] = []
   chain.proxy.server.on('job', () => broadcasts.push(Date.now()))
+  // 2,000 jobs on one previous block, but job 1000 is a new block (clean, a new prevHash).
   const FLOOD = 2000
   for (let i = 0; i < FLOOD; i++) pool.notify(pool.conn, i === 1000)
   await until(() => chain.source.counters.jobs - jobsBefore === FLOOD)
   const server = chain.proxy.server
-  // The first job of the proxy's start took one token; the rest of the burst goes to the flood.
-  t.ok(broadcasts.length <= 4, `${broadcasts.length} broadcasts for ${FLOOD} upstream jobs`)
-  t.equal(server.counters.workDelayed, 1)
-  t.equal(server.counters.workSkipped, FLOOD - broadcasts.length - 1)
+  // The upstream's first job took one token of the burst of 4: 3 of the flood go out, then the new block from its own bucket.
+  t.equal(broadcasts.length, 4, `${broadcasts.length} broadcasts for ${FLOOD} upstream jobs`)
+  t.equal(server.counters.workDelayed, 2, 'held twice: before the new block and after it')
+  t.equal(server.counters.workSkipped, FLOOD - broadcasts.length - 1, 'every other job replaced while held, the last one still held')
   await until(() => notifies() === before + broadcasts.length)
-  t.ok(notifies() - before <= 4, 'the miner got no more notifies than the burst')
+  const sent = miner.received.filter((m) => m.method === 'mining.notify').slice(before)
+  t.same(sent.map((m) => m.params?.[8]), [false, false, false, true], 'the miner got 3 jobs of the flood, then the new block at once')
   const held = (server as unknown as { pacer: WorkPacer }).pacer.pending
-  t.equal(held?.cleanJobs, true, 'the held job keeps the clean flag of job 1000')
+  t.equal(held?.cleanJobs, false, 'held: the latest job, on the new block')
+  t.ok(held?.prevHash.equals(server.currentJob()?.work.prevHash ?? Buffer.alloc(0)), 'on the block just sent')
   // The proxy still answers the miner at once.
   t.same((await miner.request('mining.ping', [])).result, 'pong')
 })

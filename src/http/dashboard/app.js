@@ -73,11 +73,13 @@
   /** A duration in seconds as the largest sensible unit: "42 s", "17 min", "5.2 h", "3.1 d", "12.4 y"; null: "–". */
   function formatDuration(seconds) {
     if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return '–'
-    if (seconds < 60) return `${Math.round(seconds)} s`
-    if (seconds < 3600) return `${Math.round(seconds / 60)} min`
-    if (seconds < 86400) return `${(seconds / 3600).toFixed(1)} h`
-    if (seconds < 365 * 86400) return `${(seconds / 86400).toFixed(1)} d`
-    return `${formatNumber(seconds / (365.25 * 86400))} y`
+    // Each unit is chosen after rounding in it, so 59.6 s is "1 min", not "60 s".
+    if (Math.round(seconds) < 60) return `${Math.round(seconds)} s`
+    if (Math.round(seconds / 60) < 60) return `${Math.round(seconds / 60)} min`
+    if (Number((seconds / 3600).toFixed(1)) < 24) return `${(seconds / 3600).toFixed(1)} h`
+    const YEAR = 365.25 * 86400
+    if (Number((seconds / 86400).toFixed(1)) < 365.25 && seconds < YEAR) return `${(seconds / 86400).toFixed(1)} d`
+    return `${formatNumber(seconds / YEAR)} y`
   }
   window.headframeFormatDuration = formatDuration
 
