@@ -41,8 +41,27 @@ export function createMetrics(ctx: HttpContext): PoolMetrics {
 
   // Reject and block counts already counted, so a scrape adds only what is new.
   const seenRejected = new Map<string, number>()
-  const seenBlocks = { found: 0, accepted: 0, rejected: 0 }
-  const seenPaced = { delayed: 0, skipped: 0 }
+  /**
+   * A counter that follows running totals kept by the server (`read`), one
+   * series per `result`; zero-valued series are exported too, so dashboards
+   * see 0, not "no data".
+   */
+  const totalsCounter = <K extends string>(name: string, help: string, results: readonly K[], read: () => Record<K, number>): void => {
+    const seen = Object.fromEntries(results.map((r) => [r, 0])) as Record<K, number>
+    new Counter({
+      name,
+      help,
+      labelNames: ['result'] as const,
+      registers: [registry],
+      collect() {
+        const now = read()
+        for (const result of results) {
+          this.inc({ result }, Math.max(0, now[result] - seen[result]))
+          seen[result] = now[result]
+        }
+      },
+    })
+  }
 
   new Gauge({
     name: 'headframe_connections',
@@ -88,36 +107,16 @@ export function createMetrics(ctx: HttpContext): PoolMetrics {
     labelNames: ['account'] as const,
     registers: [registry],
   })
-  new Counter({
-    name: 'headframe_blocks_total',
-    help: 'Blocks found by miners (result="found"), then accepted or rejected by their source.',
-    labelNames: ['result'] as const,
-    registers: [registry],
-    collect() {
-      const c = stratum.counters
-      const now = { found: c.blocksFound, accepted: c.blocksAccepted, rejected: c.blocksRejected }
-      for (const result of ['found', 'accepted', 'rejected'] as const) {
-        const delta = now[result] - seenBlocks[result]
-        // Zero-valued series are exported too, so dashboards see 0, not "no data".
-        this.inc({ result }, Math.max(0, delta))
-        seenBlocks[result] = now[result]
-      }
-    },
+  totalsCounter('headframe_blocks_total', 'Blocks found by miners (result="found"), then accepted or rejected by their source.', ['found', 'accepted', 'rejected'], () => {
+    const c = stratum.counters
+    return { found: c.blocksFound, accepted: c.blocksAccepted, rejected: c.blocksRejected }
   })
-  new Counter({
-    name: 'headframe_work_paced_total',
-    help: 'New work from the source held back by the pacing before it was sent (result="delayed") or never sent, replaced while held (result="skipped"). Non-zero: a source sends work faster than 4 at once and 1 a second.',
-    labelNames: ['result'] as const,
-    registers: [registry],
-    collect() {
-      const c = stratum.counters
-      const now = { delayed: c.workDelayed, skipped: c.workSkipped }
-      for (const result of ['delayed', 'skipped'] as const) {
-        this.inc({ result }, Math.max(0, now[result] - seenPaced[result]))
-        seenPaced[result] = now[result]
-      }
-    },
-  })
+  totalsCounter(
+    'headframe_work_paced_total',
+    'New work from the source held back by the pacing before it was sent (result="delayed") or never sent, replaced while held (result="skipped"). Non-zero: a source sends work faster than 4 at once and 1 a second.',
+    ['delayed', 'skipped'],
+    () => ({ delayed: stratum.counters.workDelayed, skipped: stratum.counters.workSkipped }),
+  )
   new Gauge({
     name: 'headframe_source_up',
     help: 'Job source health: 1 healthy, 0 not (a source without health() is up while it made the current job).',
