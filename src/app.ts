@@ -126,7 +126,14 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
   let difficulty = resolveVardiffOptions(vardiffOptions(config.vardiff))
   /** The config in force: the start config with every reload's live keys applied. */
   let running: Config = config
-  const stratum = new StratumServer({ config: config.stratum, hasher, log, shareSink: ledger, difficulty: (now) => new Vardiff(difficulty, now) })
+  const stratum = new StratumServer({
+    config: config.stratum,
+    hasher,
+    log,
+    shareSink: ledger,
+    difficulty: (now) => new Vardiff(difficulty, now),
+    workPacing: { burst: config.stratum.work_burst, intervalMs: config.stratum.work_interval_ms },
+  })
   let port: number
   try {
     ;({ port } = await stratum.listen())

@@ -35,6 +35,13 @@ export const stratumSchema = table({
    * `mining.set_extranonce` are sent `client.reconnect`, spread over this many ms.
    */
   reconnect_spread_ms: int(0, 600_000).default(2000),
+  /**
+   * New work to the miners: this many pieces at once, then one per
+   * `work_interval_ms`, the latest held (work on a new block has an allowance
+   * of its own; src/server/work-pacer.ts).
+   */
+  work_burst: int(1, 1000).default(4),
+  work_interval_ms: int(1, 60_000).default(1000),
   /** `stratum+ssl`: a second listener with TLS. */
   tls: table({
     /** 0 turns TLS off. */

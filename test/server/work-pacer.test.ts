@@ -5,10 +5,16 @@
  * for every notify it sends.
  */
 import t from 'tap'
+import { join } from 'node:path'
+import { startPool } from '../../src/app.js'
+import { parseConfig } from '../../src/config/index.js'
+import { createLogger } from '../../src/log.js'
 import type { Work } from '../../src/jobs/work.js'
 import { WorkPacer } from '../../src/server/work-pacer.js'
 import { FakeMiner } from '../helpers/fake-miner.js'
 import { FakeUpstream } from '../helpers/fake-upstream.js'
+import { FixtureSource } from '../helpers/fixture-source.js'
+import { freePort } from '../helpers/free-port.js'
 import { startProxy } from '../helpers/proxy-chain.js'
 import { until } from '../helpers/until.js'
 
@@ -128,4 +134,20 @@ t.test('an upstream pool flooding mining.notify: the proxy sends its miners the 
   t.ok(held?.prevHash.equals(server.currentJob()?.work.prevHash ?? Buffer.alloc(0)), 'on the block just sent')
   // The proxy still answers the miner at once.
   t.same((await miner.request('mining.ping', [])).result, 'pong')
+})
+
+t.test('[stratum] work_burst and work_interval_ms reach the running pool', async (t) => {
+  const config = parseConfig({
+    stratum: { host: '127.0.0.1', port: await freePort(), work_burst: 1, work_interval_ms: 60_000 },
+    http: { enabled: false },
+    ledger: { path: join(t.testdir({}), 'ledger') },
+  })
+  const source = new FixtureSource()
+  const pool = await startPool({ config, origin: { kind: 'defaults' }, log: createLogger({ level: 'silent' }), env: {}, source })
+  t.teardown(() => pool.stop())
+  const jobs: unknown[] = []
+  pool.stratum.on('job', (job) => jobs.push(job))
+  for (let i = 0; i < 3; i++) source.next(false)
+  t.equal(jobs.length, 1, 'a burst of 1: one piece sent')
+  t.same({ delayed: pool.stratum.counters.workDelayed, skipped: pool.stratum.counters.workSkipped }, { delayed: 1, skipped: 1 }, 'the rest held, the latest kept')
 })
