@@ -300,7 +300,7 @@ export class StratumServer extends EventEmitter implements SessionHost {
     this.sources.set(source.name, source)
     this.unsubscribe = source.onWork((work) => this.pacer.offer(work))
     const current = source.current()
-    if (current !== undefined) this.pushWork(current)
+    if (current !== undefined) this.pacer.sendNow(current)
   }
 
   /** The pacer's send: also from its timer, where nothing above would catch a throw (a source's own listener call logs it). */

@@ -135,6 +135,11 @@ export class WorkPacer {
     this.schedule()
   }
 
+  /** Sends `work` at once, outside the pacing (a newly attached source's current work); later work is paced against it. */
+  sendNow(work: Work): void {
+    this.dispatch(work)
+  }
+
   /** Drops held work and the timer (the server switched sources, or is closing). */
   clear(): void {
     if (this.timer !== undefined) clearTimeout(this.timer)
