@@ -105,9 +105,8 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
     ...ledgerOptions(config.ledger),
     groupCommitMs: config.ledger.group_commit_ms,
     groupCommitMax: config.ledger.group_commit_max,
-    log: log.child({ component: 'ledger' }),
+    log, // the ledger names itself (component "ledger") and logs "ledger open"
   })
-  log.child({ component: 'ledger' }).info({ path: config.ledger.path, sync: config.ledger.sync }, 'ledger open')
   // Payouts and treasury webhooks (docs/payouts.md, docs/webhooks.md): built
   // now so a bad payout address stops the start early; started last,
   // stopped before the ledger closes. Nothing here opens a socket yet.
@@ -167,7 +166,7 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
       sources: failover !== undefined ? failover.sources.map((s) => ({ name: s.name, health: s.health?.bind(s) })) : source === undefined ? [] : [{ name: source.name, health: source.health?.bind(source) }],
       ...(failover === undefined ? {} : { failover }),
       config: config.http,
-      log: log.child({ component: 'http' }),
+      log, // the HTTP server names itself (component "http")
       startedAt: Date.now(),
     })
     try {
@@ -252,7 +251,7 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
       }
     }
     const idle = (): void =>
-      log.warn('no work source configured: miners can connect but get no work yet (this version has no bitcoind or upstream source)')
+      log.warn('no work source configured: miners can connect but get no work until a [[sources]] entry (bitcoind or an upstream pool) is added; see docs/config.md')
     idle()
     reminder = setInterval(idle, IDLE_REMINDER_MS)
   }

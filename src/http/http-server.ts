@@ -56,7 +56,6 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
     async listen() {
       await app.listen({ host: deps.config.host, port: deps.config.port })
       const port = (app.server.address() as AddressInfo).port
-      log.info({ host: deps.config.host, port, admin: deps.config.admin_token !== '' }, 'HTTP API listening')
       return { port }
     },
     close() {
