@@ -91,13 +91,8 @@ export class PendingTallies {
     if (sum === undefined || sum.round !== round || sum.minute !== minute) {
       const id = `${round}/${minute}/${account}/${worker}`
       sum = this.sums.get(id)
+      if (sum === undefined) this.sums.set(id, (sum = { round, minute, account, worker, n: 0, d: 0n, f: time, l: time }))
       if (byWorker === undefined) this.latest.set(account, (byWorker = new Map<string, MinuteSum>()))
-      if (sum === undefined) {
-        sum = { round, minute, account, worker, n: 1, d: scaled, f: time, l: time }
-        this.sums.set(id, sum)
-        byWorker.set(worker, sum)
-        return
-      }
       byWorker.set(worker, sum)
     }
     sum.n++

@@ -112,26 +112,19 @@ export class WorkPacer {
 
   /** Sends `work` now if the bucket allows, else holds it (replacing held work). */
   offer(work: Work): void {
-    const now = this.now()
-    const newTip = this.tip === undefined || !this.tip.equals(work.prevHash)
-    if ((this.held === undefined || newTip) && (this.common.take(now) || (newTip && this.tips.take(now)))) {
-      // Held work is older than this piece: this one replaces it.
-      if (this.held !== undefined) {
-        this.counters.workSkipped++
-        if (this.held.cleanJobs && !work.cleanJobs) work = { ...work, cleanJobs: true }
-        this.clear()
-      }
-      this.dispatch(work)
+    const newTip = this.isNewTip(work)
+    // Held work goes first, unless this piece is on a new block (and so replaces it).
+    if ((this.held === undefined || newTip) && this.takeToken(newTip)) {
+      const latest = this.replaceHeld(work)
+      this.clear()
+      this.dispatch(latest)
       return
     }
     if (this.held === undefined) {
       this.counters.workDelayed++
-      this.held = work
       this.limited(work)
-    } else {
-      this.counters.workSkipped++
-      this.held = this.held.cleanJobs && !work.cleanJobs ? { ...work, cleanJobs: true } : work
     }
+    this.held = this.replaceHeld(work)
     this.schedule()
   }
 
@@ -147,24 +140,40 @@ export class WorkPacer {
     this.held = undefined
   }
 
+  /** Whether `work` is on another previous block than the last work sent. */
+  private isNewTip(work: Work): boolean {
+    return this.tip === undefined || !this.tip.equals(work.prevHash)
+  }
+
+  /** A token from the common bucket, or for a new block from the tips' bucket. */
+  private takeToken(newTip: boolean): boolean {
+    const now = this.now()
+    return this.common.take(now) || (newTip && this.tips.take(now))
+  }
+
+  /** `work` in place of the held piece (counted as skipped), clean if the held one was. */
+  private replaceHeld(work: Work): Work {
+    const held = this.held
+    if (held === undefined) return work
+    this.counters.workSkipped++
+    return held.cleanJobs && !work.cleanJobs ? { ...work, cleanJobs: true } : work
+  }
+
   private dispatch(work: Work): void {
     this.tip = work.prevHash
     this.send(work)
   }
 
   private schedule(): void {
-    if (this.timer !== undefined) return
-    const now = this.now()
     const held = this.held
-    const newTip = held !== undefined && (this.tip === undefined || !this.tip.equals(held.prevHash))
-    const at = newTip ? Math.min(this.common.nextAt(now), this.tips.nextAt(now)) : this.common.nextAt(now)
+    if (this.timer !== undefined || held === undefined) return
+    const now = this.now()
+    const at = this.isNewTip(held) ? Math.min(this.common.nextAt(now), this.tips.nextAt(now)) : this.common.nextAt(now)
     this.timer = setTimeout(() => {
       this.timer = undefined
       const work = this.held
       if (work === undefined) return
-      const t = this.now()
-      const tip = this.tip === undefined || !this.tip.equals(work.prevHash)
-      if (!(this.common.take(t) || (tip && this.tips.take(t)))) return this.schedule()
+      if (!this.takeToken(this.isNewTip(work))) return this.schedule()
       this.held = undefined
       this.dispatch(work)
     }, Math.max(0, at - now))
