@@ -64,6 +64,8 @@ export interface LoadOptions {
   steps: number[]
   profile: string | undefined
   heapSnapshot: string | undefined
+  /** A bare Node responder (scripts/bench-bare.ts) in place of the pool: the floor of Node's socket I/O. */
+  bare: boolean
   json: boolean
   seed: number
 }
@@ -93,6 +95,9 @@ options (each overrides the scenario's own value):
   --steps a,b,c       session counts of the sessions scenario (default 2000,5000,10000,19000)
   --profile DIR       run the pool with --cpu-prof, profiles in DIR (read them with scripts/cpuprofile-top.ts)
   --heap-snapshot DIR sessions scenario: a heap snapshot of the pool at the last step, in DIR
+  --bare              a bare Node responder in place of the pool (answers every submit at once: no
+                      check, no ledger): what Node's socket I/O alone costs at this load, to read the
+                      pool's numbers against
   --seed N            PRNG seed of the share mix          --json           JSON instead of tables`
 
 interface ScenarioDefaults {
@@ -136,6 +141,7 @@ export function parseArgs(argv: readonly string[]): { options: LoadOptions; give
     steps: [2000, 5000, 10_000, 19_000],
     profile: undefined,
     heapSnapshot: undefined,
+    bare: false,
     json: false,
     seed: 1,
   }
@@ -230,6 +236,9 @@ export function parseArgs(argv: readonly string[]): { options: LoadOptions; give
       case '--json':
         o.json = true
         break
+      case '--bare':
+        o.bare = true
+        break
       case '--help':
       case '-h':
         throw new UsageError(HELP)
@@ -240,6 +249,7 @@ export function parseArgs(argv: readonly string[]): { options: LoadOptions; give
   if (given.has('rate') && given.has('inflight')) throw new UsageError('--rate or --inflight, not both')
   if (o.stale + o.duplicate > 1) throw new UsageError('--stale + --duplicate must be at most 1')
   if (o.scenarios.length === 0) o.scenarios = ['invalid', 'accepted', 'latency']
+  if (o.bare && o.scenarios.includes('sessions')) throw new UsageError('--bare is for the throughput scenarios, not sessions')
   return { options: o, given }
 }
 
@@ -400,7 +410,7 @@ async function startPoolProcess(o: LoadOptions, extraExecArgv: string[] = []): P
     mkdirSync(o.profile, { recursive: true })
     execArgv.push('--cpu-prof', '--cpu-prof-dir', o.profile)
   }
-  const child = track(fork(join(here, `bench-pool${ext}`), [JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv }))
+  const child = track(fork(join(here, `${o.bare ? 'bench-bare' : 'bench-pool'}${ext}`), [JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv }))
   const ready = await nextMessage<FromPool>(child, (m) => m.type === 'ready', 60_000, 'pool start')
   if (ready.type !== 'ready') throw new Error('unreachable')
   return {
@@ -482,6 +492,8 @@ export interface ThroughputResult {
     branch: number
     sync: boolean
     groupMs: number
+    /** The bare responder ran in place of the pool (`--bare`). */
+    bare: boolean
   }
   hasher: string
   /** Submits answered per second in the window (checked), and accepted per second. */
@@ -497,7 +509,7 @@ export interface ThroughputResult {
   cpuPercent: { pool: number; generators: number; others: number; steal: number; softirq: number }
   pool: { rssStartBytes: number; rssMaxBytes: number; rssEndBytes: number; rssPerSessionBytes: number; ledgerGroups: number; ledgerShares: number; ledgerEvents: number }
   /** The pool during the measured window: event-loop delay, and the share group commits' longest write and longest wait of a share. */
-  window: { loopP99Ms: number; loopMaxMs: number; commitWriteMaxMs: number; commitWaitMaxMs: number; recordedP50Ms: number; recordedP99Ms: number }
+  window: { loopP99Ms: number; loopMaxMs: number; commitWriteMaxMs: number; commitWaitMaxMs: number; commitWriteP50Ms: number; commitWriteP99Ms: number; recordedP50Ms: number; recordedP99Ms: number }
   handshakeMs: number
 }
 
@@ -599,6 +611,7 @@ async function runThroughput(scenario: Exclude<Scenario, 'sessions'>, o: LoadOpt
         branch: o.branch,
         sync: o.sync,
         groupMs: o.groupMs,
+        bare: o.bare,
       },
       hasher: pool.hasher,
       checkedPerSecond: answeredTotal / seconds,
@@ -607,7 +620,8 @@ async function runThroughput(scenario: Exclude<Scenario, 'sessions'>, o: LoadOpt
       answered: merged.answered,
       outcomes: merged.outcomes,
       latencyMs: quantiles(merged.histogram),
-      errors: { unexpected: withoutUnlucky(merged.unexpected), unlucky: merged.unexpected['valid:23'] ?? 0, unanswered: merged.unanswered, closed: merged.closed, skipped: merged.skipped },
+      // The bare responder answers every submit true: outcomes say nothing there.
+      errors: { unexpected: o.bare ? {} : withoutUnlucky(merged.unexpected), unlucky: merged.unexpected['valid:23'] ?? 0, unanswered: merged.unanswered, closed: merged.closed, skipped: merged.skipped },
       cpuPercent: cpuShare(markA, markB),
       pool: {
         rssStartBytes: poolStart.rssBytes,
@@ -618,7 +632,7 @@ async function runThroughput(scenario: Exclude<Scenario, 'sessions'>, o: LoadOpt
         ledgerShares: after.groupItems - poolStart.groupItems,
         ledgerEvents: after.events - poolStart.events,
       },
-      window: { loopP99Ms: windowStats.loopP99Ms, loopMaxMs: windowStats.loopMaxMs, commitWriteMaxMs: windowStats.commitWriteMaxMs, commitWaitMaxMs: windowStats.commitWaitMaxMs, recordedP50Ms: windowStats.recordedP50Ms, recordedP99Ms: windowStats.recordedP99Ms },
+      window: { loopP99Ms: windowStats.loopP99Ms, loopMaxMs: windowStats.loopMaxMs, commitWriteMaxMs: windowStats.commitWriteMaxMs, commitWaitMaxMs: windowStats.commitWaitMaxMs, commitWriteP50Ms: windowStats.commitWriteP50Ms, commitWriteP99Ms: windowStats.commitWriteP99Ms, recordedP50Ms: windowStats.recordedP50Ms, recordedP99Ms: windowStats.recordedP99Ms },
       handshakeMs,
     }
   } finally {
@@ -703,16 +717,23 @@ export function formatThroughput(r: ThroughputResult): string {
   const load = o.rate > 0 ? `${f0(o.rate)} shares/s offered` : `${o.inflight} in flight per session`
   const mix = `hard sessions ${Math.round(o.hard * 100)}%, stale ${Math.round(o.stale * 100)}%, duplicate ${Math.round(o.duplicate * 100)}%`
   const errors = Object.values(r.errors.unexpected).reduce((a, b) => a + b, 0) + r.errors.unanswered + r.errors.closed
+  const what = o.bare ? 'BARE Node responder in place of the pool (every submit answered true at once: no check, no ledger)' : `ledger sync=${o.sync} group ${o.groupMs} ms; hasher ${r.hasher}`
   const lines = [
-    `${r.scenario}: ${o.sessions} sessions over ${o.generators} generator(s), ${load}, ${o.seconds} s measured; ${mix}; branch ${o.branch}; ledger sync=${o.sync} group ${o.groupMs} ms; hasher ${r.hasher}`,
+    `${r.scenario}: ${o.sessions} sessions over ${o.generators} generator(s), ${load}, ${o.seconds} s measured; ${mix}; branch ${o.branch}; ${what}`,
     `  checked/s    accepted/s    p50 ms   p99 ms  p999 ms   max ms   pool CPU%  gen CPU%  others%   pool RSS MiB (start/max)  RSS/session  errors`,
     `  ${f0(r.checkedPerSecond).padStart(9)}  ${f0(r.acceptedPerSecond).padStart(12)}  ${f2(r.latencyMs.p50).padStart(8)} ${f2(r.latencyMs.p99).padStart(8)} ${f2(r.latencyMs.p999).padStart(8)} ${f2(r.latencyMs.max).padStart(8)}  ${f0(r.cpuPercent.pool).padStart(10)} ${f0(r.cpuPercent.generators).padStart(9)} ${f0(r.cpuPercent.others).padStart(8)}   ${`${(r.pool.rssStartBytes / 1048576).toFixed(1)} / ${(r.pool.rssMaxBytes / 1048576).toFixed(1)}`.padStart(24)}  ${`${(r.pool.rssPerSessionBytes / 1024).toFixed(1)} KiB`.padStart(11)}  ${errors}`,
-    `  answers: ${Object.entries(r.outcomes)
-      .map(([k, v]) => `${k === 'accepted' ? k : `code ${k}`} ${v}`)
-      .join(', ')}; ledger: ${f0(r.pool.ledgerShares)} shares in ${f0(r.pool.ledgerGroups)} groups, ${f0(r.pool.ledgerEvents)} rejects tallied`,
-    `  pool in the window: event-loop delay p99 ${f2(r.window.loopP99Ms)} ms, max ${f2(r.window.loopMaxMs)} ms; group commit: longest write ${f2(r.window.commitWriteMaxMs)} ms, longest wait of a share ${f2(r.window.commitWaitMaxMs)} ms; accepted share from check to committed p50 ${r.window.recordedP50Ms} ms, p99 ${r.window.recordedP99Ms} ms (whole ms)`,
-    `  machine in the window: stolen by the hypervisor ${f0(r.cpuPercent.steal)} % of a core (others ran on our vCPUs: compare runs with little steal), softirq ${f0(r.cpuPercent.softirq)} %`,
   ]
+  if (o.bare) {
+    lines.push(`  responder in the window: event-loop delay p99 ${f2(r.window.loopP99Ms)} ms, max ${f2(r.window.loopMaxMs)} ms`)
+  } else {
+    lines.push(
+      `  answers: ${Object.entries(r.outcomes)
+        .map(([k, v]) => `${k === 'accepted' ? k : `code ${k}`} ${v}`)
+        .join(', ')}; ledger: ${f0(r.pool.ledgerShares)} shares in ${f0(r.pool.ledgerGroups)} groups, ${f0(r.pool.ledgerEvents)} rejects tallied`,
+      `  pool in the window: event-loop delay p99 ${f2(r.window.loopP99Ms)} ms, max ${f2(r.window.loopMaxMs)} ms; group commit: writes p50 ${f2(r.window.commitWriteP50Ms)} ms, p99 ${f2(r.window.commitWriteP99Ms)} ms, longest ${f2(r.window.commitWriteMaxMs)} ms, longest wait of a share ${f2(r.window.commitWaitMaxMs)} ms; accepted share from check to committed p50 ${r.window.recordedP50Ms} ms, p99 ${r.window.recordedP99Ms} ms (whole ms)`,
+    )
+  }
+  lines.push(`  machine in the window: stolen by the hypervisor ${f0(r.cpuPercent.steal)} % of a core (others ran on our vCPUs: compare runs with little steal), softirq ${f0(r.cpuPercent.softirq)} %`)
   if (errors > 0 || r.errors.skipped > 0) {
     lines.push(`  errors: unexpected ${JSON.stringify(r.errors.unexpected)} (unlucky valid shares ${r.errors.unlucky}), unanswered ${r.errors.unanswered}, sessions closed ${r.errors.closed}, rate-mode skips ${r.errors.skipped}`)
   }

@@ -65,3 +65,20 @@ t.test('the smoke scenario runs sessions against a real pool and prints its repo
   t.notMatch(stdout, /errors: unexpected/)
   t.match(stdout, /load average .+ at the end/)
 })
+
+t.test('--bare runs the same load against the bare responder and says so', async (t) => {
+  const { code, stdout, stderr } = await run(['latency', '--bare', '--sessions', '50', '--rate', '500', '--seconds', '1', '--warmup', '0.5'])
+  t.equal(code, 0, `exit code (stderr: ${stderr.slice(-2000)})`)
+  t.match(stdout, /^latency: 50 sessions over 1 generator\(s\), 500 shares\/s offered, 1 s measured; .*BARE Node responder in place of the pool/m)
+  const lines = stdout.split('\n')
+  const header = lines.findIndex((l) => l.includes('checked/s') && l.includes('accepted/s'))
+  const cells = (lines[header + 1] ?? '').trim().split(/\s+/)
+  // Every submit the generator sent in the window was answered true.
+  t.ok(Number((cells[1] ?? '').replace(/,/g, '')) > 0, `answered per second: ${cells[1]}`)
+  t.equal(cells[cells.length - 1], '0', 'no errors: nothing unanswered, no session closed')
+  t.match(stdout, /responder in the window: event-loop delay p99/)
+  t.notMatch(stdout, /ledger:/, 'no pool lines for the bare responder')
+  const refused = await run(['sessions', '--bare'])
+  t.equal(refused.code, 2)
+  t.match(refused.stderr, /--bare is for the throughput scenarios/)
+})
