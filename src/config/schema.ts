@@ -314,6 +314,8 @@ export const payoutsSchema = table({
     rpc_timeout_ms: int(1000, 600_000).default(60_000),
     /** A batch whose send got no answer is looked up in the wallet again; it is resent only when absent and this many seconds passed since that send. */
     reconcile_grace_s: int(0, 86_400).default(300),
+    /** Confirmations after which a sent payout is final; a transaction conflicting with it this deep drops it and credits it back. */
+    confirm_depth: int(1, 1000).default(6),
   }),
   /** `[payouts.addresses]`: account = "address". An account without one is paid only if its name is a valid address. */
   addresses: z.record(z.string().regex(/^[\x21-\x2e\x30-\x7e]{1,128}$/), str(128, 1), { error: 'a table of account = "address"' }).default({}),
@@ -330,7 +332,7 @@ export const payoutsSchema = table({
 })
 
 /** Webhook event types (docs/webhooks.md). */
-export const WEBHOOK_EVENTS = ['block.found', 'block.confirmed', 'block.orphaned', 'payout.sent', 'payout.failed', 'balance.snapshot'] as const
+export const WEBHOOK_EVENTS = ['block.found', 'block.confirmed', 'block.orphaned', 'payout.sent', 'payout.failed', 'payout.confirmed', 'payout.dropped', 'balance.snapshot'] as const
 
 /** `[[webhooks]]`: one treasury endpoint that gets signed JSON events. */
 const webhookSchema = z.strictObject(

@@ -12,6 +12,6 @@ export type { UpstreamRevenue, UpstreamRevenueInput } from './upstream-revenue.j
 export type { EventCounts, EventTotal, RejectedShare, UpstreamResult } from './event-tallies.js'
 export type { PpsPeriodRecord } from './pps-periods.js'
 export { SCHEMA_VERSION } from './schema-version.js'
-export { PayoutBatchStore, newBatchId, debitRef, refundRef, type PayoutBatch, type PayoutBatchChange, type PayoutBatchStatus, type PayoutLine } from './payout-batches.js'
+export { PayoutBatchStore, newBatchId, debitRef, refundRef, type PayoutBatch, type PayoutBatchChange, type PayoutBatchStatus, type SentBatchChange, type PayoutLine } from './payout-batches.js'
 export { Outbox, outboxOps, blockNoticeOp, type OutboxEntry, type OutboxEvent } from './outbox.js'
 export type { BatchOp } from './context.js'

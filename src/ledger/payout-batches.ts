@@ -10,6 +10,17 @@
  * the attempt is recorded (fsynced); after it the txid. A batch the wallet
  * certainly refused is marked failed in the same atomic batch that credits
  * the money back (ref `payout-refund:<id>`). Every write here is fsynced.
+ *
+ * After the send (schema version 3): a sent batch becomes `confirmed` once
+ * its transaction is deep enough, follows a fee bump to the replacing
+ * transaction, or becomes `dropped` when its transaction can never confirm
+ * (a conflicting one is deep in the chain): dropped is credited back under
+ * the same ref as failed, so a batch's money returns to the balances at
+ * most once whatever happens to it.
+ *
+ *   pending -> sent -> confirmed
+ *      |         \-> dropped (credited back)
+ *      \-> failed (credited back)
  */
 import { randomBytes } from 'node:crypto'
 import { type JournalEntry, post } from './balances.js'
@@ -17,7 +28,9 @@ import { type BatchOp, type LedgerContext, corrupt, get, parseRecord, scan, writ
 import { assertName, hexTime, keys, prefixRange } from './keyspace.js'
 import { LedgerError } from './ledger-error.js'
 
-export type PayoutBatchStatus = 'pending' | 'sent' | 'failed'
+export type PayoutBatchStatus = 'pending' | 'sent' | 'confirmed' | 'failed' | 'dropped'
+
+const STATUSES: readonly string[] = ['pending', 'sent', 'confirmed', 'failed', 'dropped'] satisfies PayoutBatchStatus[]
 
 /** One account's payout in a batch. */
 export interface PayoutLine {
@@ -44,7 +57,9 @@ export interface PayoutBatch {
   /** The payment's reference once known (the txid for onchain). */
   readonly txid: string | undefined
   readonly sentAt: number | undefined
-  /** Why the last attempt failed, or why the batch failed. */
+  /** When its transaction was seen deep enough to be final (status confirmed). */
+  readonly confirmedAt: number | undefined
+  /** Why the last attempt failed, why the batch failed or was dropped, or what replaced its transaction. */
   readonly error: string | undefined
 }
 
@@ -67,7 +82,16 @@ export function newBatchId(now: number): string {
 
 /** The idempotency ref of a batch's debits. */
 export const debitRef = (id: string): string => `payout:${id}`
-/** The idempotency ref of a failed batch's refund. */
+/** Fields `updateSent` may change. */
+export interface SentBatchChange {
+  /** Its transaction was replaced (a fee bump): the replacement's txid. */
+  readonly txid?: string
+  readonly status?: 'confirmed'
+  readonly confirmedAt?: number
+  readonly error?: string
+}
+
+/** The idempotency ref of a failed or dropped batch's refund. */
 export const refundRef = (id: string): string => `payout-refund:${id}`
 
 function encode(batch: PayoutBatch): string {
@@ -87,7 +111,8 @@ function decode(ctx: LedgerContext, key: string, raw: string): PayoutBatch {
   const lines = v.lines
   if (
     typeof v.id !== 'string' ||
-    (v.status !== 'pending' && v.status !== 'sent' && v.status !== 'failed') ||
+    typeof v.status !== 'string' ||
+    !STATUSES.includes(v.status) ||
     typeof v.sender !== 'string' ||
     typeof v.createdAt !== 'number' ||
     typeof v.attempts !== 'number' ||
@@ -102,7 +127,7 @@ function decode(ctx: LedgerContext, key: string, raw: string): PayoutBatch {
   }
   return {
     id: v.id,
-    status: v.status,
+    status: v.status as PayoutBatchStatus,
     sender: v.sender,
     createdAt: v.createdAt,
     lines: (lines as { account: string; address: string; amount: string }[]).map((l) => ({ account: l.account, address: l.address, amount: BigInt(l.amount) })),
@@ -111,6 +136,7 @@ function decode(ctx: LedgerContext, key: string, raw: string): PayoutBatch {
     lastAttemptAt: optNumber(v.lastAttemptAt),
     txid: optString(v.txid),
     sentAt: optNumber(v.sentAt),
+    confirmedAt: optNumber(v.confirmedAt),
     error: optString(v.error),
   }
 }
@@ -154,6 +180,7 @@ export class PayoutBatchStore {
         lastAttemptAt: undefined,
         txid: undefined,
         sentAt: undefined,
+        confirmedAt: undefined,
         error: undefined,
       }
       const record: BatchOp = { type: 'put', key: keys.payoutBatch(batch.id), value: encode(batch) }
@@ -187,8 +214,25 @@ export class PayoutBatchStore {
   update(id: string, change: PayoutBatchChange, extra: readonly BatchOp[] = []): Promise<PayoutBatch> {
     return this.guard(() =>
       this.ctx.lock.run(async () => {
-        const current = await this.pending(id)
-        const next: PayoutBatch = { ...current, ...change }
+        const next: PayoutBatch = { ...(await this.inStatus(id, 'pending')), ...change }
+        await write(this.ctx, [{ type: 'put', key: keys.payoutBatch(id), value: encode(next) }, ...extra], `payout batch ${id}`, true)
+        return next
+      }),
+    )
+  }
+
+  /**
+   * Changes a sent batch (its replacement's txid, or confirmed), fsynced,
+   * with `extra` operations in the same atomic write.
+   * @throws LedgerError `HF_LEDGER_INVALID` for an unknown batch or one that is not sent.
+   */
+  updateSent(id: string, change: SentBatchChange, extra: readonly BatchOp[] = []): Promise<PayoutBatch> {
+    if (change.txid !== undefined && !/^[0-9a-f]{64}$/.test(change.txid)) {
+      return Promise.reject(new LedgerError('HF_LEDGER_INVALID', `payout batch ${id}: ${JSON.stringify(change.txid)} is not a txid`))
+    }
+    return this.guard(() =>
+      this.ctx.lock.run(async () => {
+        const next: PayoutBatch = { ...(await this.inStatus(id, 'sent')), ...change }
         await write(this.ctx, [{ type: 'put', key: keys.payoutBatch(id), value: encode(next) }, ...extra], `payout batch ${id}`, true)
         return next
       }),
@@ -200,13 +244,23 @@ export class PayoutBatchStore {
    * only for a batch the sender certainly did not pay.
    */
   fail(id: string, error: string, extra: readonly BatchOp[] = []): Promise<{ batch: PayoutBatch; refund: JournalEntry[] }> {
-    return this.guard(async () => {
-      const current = await this.pending(id)
-      const next: PayoutBatch = { ...current, status: 'failed', error }
-      const ops: BatchOp[] = [{ type: 'put', key: keys.payoutBatch(id), value: encode(next) }, ...extra]
-      const refund = await post(this.ctx, current.lines.map((l) => ({ account: l.account, amount: l.amount })), { ref: refundRef(id), note: `payout batch ${id} failed` }, ops)
-      return { batch: next, refund }
-    })
+    return this.guard(async () => this.refund(await this.inStatus(id, 'pending'), 'failed', error, extra))
+  }
+
+  /**
+   * Marks a sent batch dropped and credits its lines back, atomically: only
+   * for a batch whose payment can never arrive (its transaction conflicts
+   * with one deep in the chain). Same ref as `fail`: credited back once.
+   */
+  drop(id: string, error: string, extra: readonly BatchOp[] = []): Promise<{ batch: PayoutBatch; refund: JournalEntry[] }> {
+    return this.guard(async () => this.refund(await this.inStatus(id, 'sent'), 'dropped', error, extra))
+  }
+
+  private async refund(current: PayoutBatch, status: 'failed' | 'dropped', error: string, extra: readonly BatchOp[]): Promise<{ batch: PayoutBatch; refund: JournalEntry[] }> {
+    const next: PayoutBatch = { ...current, status, error }
+    const ops: BatchOp[] = [{ type: 'put', key: keys.payoutBatch(current.id), value: encode(next) }, ...extra]
+    const refund = await post(this.ctx, current.lines.map((l) => ({ account: l.account, amount: l.amount })), { ref: refundRef(current.id), note: `payout batch ${current.id} ${status}` }, ops)
+    return { batch: next, refund }
   }
 
   private async read(id: string): Promise<PayoutBatch | undefined> {
@@ -215,10 +269,10 @@ export class PayoutBatchStore {
     return raw === undefined ? undefined : decode(this.ctx, key, raw)
   }
 
-  private async pending(id: string): Promise<PayoutBatch> {
+  private async inStatus(id: string, status: PayoutBatchStatus): Promise<PayoutBatch> {
     const current = await this.read(id)
     if (current === undefined) throw new LedgerError('HF_LEDGER_INVALID', `no payout batch ${id}`)
-    if (current.status !== 'pending') throw new LedgerError('HF_LEDGER_INVALID', `payout batch ${id} is ${current.status}, not pending`)
+    if (current.status !== status) throw new LedgerError('HF_LEDGER_INVALID', `payout batch ${id} is ${current.status}, not ${status}`)
     return current
   }
 }

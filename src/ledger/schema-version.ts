@@ -15,7 +15,7 @@ import { keys } from './keyspace.js'
 import { LedgerError } from './ledger-error.js'
 
 /** The schema this build writes. */
-export const SCHEMA_VERSION = 2
+export const SCHEMA_VERSION = 3
 
 /**
  * Migrations from version n to n + 1, applied in order on open. Each must be
@@ -28,6 +28,11 @@ const MIGRATIONS: ReadonlyMap<number, (db: LedgerDb) => Promise<void>> = new Map
   // every share in its tallies, so only the version changes; the bump keeps
   // a v1 build from opening a v2 ledger whose markers it would not honour.
   [1, (db: LedgerDb) => db.put(keys.meta('version'), '2', { sync: true })],
+  // v3 adds the payout batch statuses `confirmed` and `dropped` (a sent
+  // batch's transaction tracked to its end, payout-batches.ts). Nothing to
+  // rewrite; the bump keeps a v2 build, which would read those records as
+  // damage, from opening a v3 ledger.
+  [2, (db: LedgerDb) => db.put(keys.meta('version'), '3', { sync: true })],
 ])
 
 function causeOf(err: unknown): { code: string | undefined; message: string } {

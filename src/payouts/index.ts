@@ -11,4 +11,4 @@ export { DEFAULT_PAYOUT_THRESHOLD_SATS, selectPayouts, type PayoutSelection } fr
 export { csvHeaders, DEFAULT_DIFFICULTY_DIGITS, formatCsv, formatRatio, type CsvCell, type CsvColumn, type CsvOptions } from './csv.js'
 // The payout loop, its senders and setup do I/O: import them from their files
 // (payout-runner.ts, onchain-sender.ts, payout-setup.ts), not from here.
-export { certainlyUnpaid, type PayoutOutput, type PayoutRequest, type PayoutSender, type SentPayment } from './sender.js'
+export { certainlyUnpaid, type PaymentStatus, type PayoutOutput, type PayoutRequest, type PayoutSender, type SentPayment } from './sender.js'

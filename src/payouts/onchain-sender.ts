@@ -13,13 +13,17 @@
  *   The comment is stored in the wallet with the transaction (its mapValue)
  *   in the same database write that commits it, so "not in the list" means
  *   "not created", once no call that could still create it is running.
+ * - `status` asks `gettransaction` where a sent batch's transaction stands:
+ *   its confirmations (negative when a block conflicts with it), whether it
+ *   was abandoned, and the txid of the wallet's own replacement (bumpfee).
+ *   The wallet's -5 "Invalid or non-wallet transaction id" is "unknown".
  */
 import { z } from 'zod'
 import { BitcoindClient, type RpcClientOptions } from '../bitcoind/index.js'
 import { BitcoindError, PayoutError } from '../errors.js'
 import type { Logger } from '../log.js'
 import { formatBtc } from './amount.js'
-import type { PayoutRequest, PayoutSender, SentPayment } from './sender.js'
+import type { PaymentStatus, PayoutRequest, PayoutSender, SentPayment } from './sender.js'
 
 /** The transaction comment that carries a batch id. */
 export const batchComment = (batchId: string): string => `headframe payout ${batchId}`
@@ -45,6 +49,14 @@ const listSchema = z.array(
     comment: z.string().optional(),
   }),
 )
+const transactionSchema = z.looseObject({
+  confirmations: z.number().int(),
+  abandoned: z.boolean().optional(),
+  replaced_by_txid: txidSchema.optional(),
+  details: z.array(z.looseObject({ abandoned: z.boolean().optional() })).optional(),
+})
+/** bitcoind's RPC_INVALID_ADDRESS_OR_KEY: gettransaction's "Invalid or non-wallet transaction id". */
+const RPC_INVALID_ADDRESS_OR_KEY = -5
 const balancesSchema = z.looseObject({ mine: z.looseObject({ trusted: z.number() }) })
 
 /** A wallet's JSON BTC number as satoshis, via its 8-decimal text (no float arithmetic). */
@@ -117,6 +129,21 @@ export class OnchainSender implements PayoutSender {
       const newest = page.data.reduce((m, tx) => Math.max(m, tx.time ?? Number.MAX_SAFE_INTEGER), -Infinity)
       if (page.data.length < this.pageSize || newest < oldest) return undefined
     }
+  }
+
+  async status(txid: string): Promise<PaymentStatus | undefined> {
+    let raw: unknown
+    try {
+      raw = await this.client.call('gettransaction', [txid], { retries: 2 })
+    } catch (err) {
+      if (err instanceof BitcoindError && err.rpcCode === RPC_INVALID_ADDRESS_OR_KEY) return undefined
+      throw err
+    }
+    const tx = transactionSchema.safeParse(raw)
+    if (!tx.success) throw new PayoutError('HF_PAYOUT_UNKNOWN', `the wallet at ${this.url} answered gettransaction ${txid} with an unexpected shape`)
+    // Core marks abandonment on the send entries of `details`.
+    const abandoned = tx.data.abandoned === true || (tx.data.details ?? []).some((d) => d.abandoned === true)
+    return { confirmations: tx.data.confirmations, abandoned, replacedBy: tx.data.replaced_by_txid }
   }
 
   async available(): Promise<bigint | undefined> {

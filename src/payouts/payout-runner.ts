@@ -19,6 +19,13 @@
  *    flight in bitcoind cannot be doubled. The wallet unreachable: wait.
  * 5. A send the wallet refused with an answer (certainly unpaid) fails the
  *    batch and credits the money back in one atomic write.
+ * 6. A sent batch is followed until its transaction is final: `confirmed`
+ *    at `confirmDepth` confirmations; a fee bump's replacement followed;
+ *    `dropped` and credited back (once, in one atomic write) when a
+ *    conflicting transaction is `confirmDepth` deep, so the money is paid
+ *    again by a later batch. An abandoned transaction is not credited back
+ *    on that alone: it could still confirm; it is logged at error level
+ *    until its coins are spent by another transaction that deep.
  *
  * Runs never overlap, and no new batch is made while an older one is
  * unresolved.
@@ -26,10 +33,20 @@
 import { LedgerError, type BatchOp, type Ledger, type PayoutBatch, newBatchId } from '../ledger/index.js'
 import type { Logger } from '../log.js'
 import { selectPayouts } from './threshold.js'
-import { certainlyUnpaid, type PayoutOutput, type PayoutSender } from './sender.js'
+import { certainlyUnpaid, type PaymentStatus, type PayoutOutput, type PayoutSender } from './sender.js'
 
 /** Named moments of a run where tests inject a crash. */
 export type PayoutCrashPoint = 'batch-created' | 'attempt-recorded' | 'sent' | 'txid-recorded'
+
+/** The webhook events of a batch's life. */
+export type PayoutEventType = 'payout.sent' | 'payout.failed' | 'payout.confirmed' | 'payout.dropped'
+
+/** Default confirmations for a payout to be final, and conflict depth for it to be dropped. */
+export const DEFAULT_CONFIRM_DEPTH = 6
+/** Default: a payout unconfirmed this long is warned about at each run. */
+const DEFAULT_STALL_WARN_MS = 6 * 3_600_000
+/** Fee bumps followed within one run (a replacement of a replacement...). */
+const MAX_REPLACEMENTS_PER_RUN = 10
 
 export interface PayoutRunnerOptions {
   readonly ledger: Ledger
@@ -42,10 +59,14 @@ export interface PayoutRunnerOptions {
   readonly maxOutputs?: number
   /** Wait after an unanswered send before a batch absent from the wallet is sent again (ms). Default 5 minutes. */
   readonly reconcileGraceMs?: number
+  /** Confirmations after which a sent batch is final, and the depth of a conflict that drops it. Default 6. */
+  readonly confirmDepth?: number
+  /** A sent batch unconfirmed this long (ms) is warned about at each run. Default 6 hours. */
+  readonly stallWarnMs?: number
   readonly clock?: () => number
   readonly log?: Logger | undefined
   /** Operations (webhook events) written atomically with a batch's final status. */
-  readonly eventOps?: (type: 'payout.sent' | 'payout.failed', batch: PayoutBatch) => BatchOp[]
+  readonly eventOps?: (type: PayoutEventType, batch: PayoutBatch) => BatchOp[]
   /** Called after a write that carried `eventOps` committed (wakes the webhook dispatcher). */
   readonly eventsWritten?: () => void
   /** Test hook: called at each crash point; throwing there stops the run like a crash would. */
@@ -71,6 +92,9 @@ export interface PayoutRunResult {
   readonly sent: readonly PayoutBatch[]
   readonly failed: readonly PayoutBatch[]
   readonly pending: readonly PayoutBatch[]
+  /** Sent batches this run saw become final, or dropped (credited back). */
+  readonly confirmed: readonly PayoutBatch[]
+  readonly dropped: readonly PayoutBatch[]
 }
 
 export class PayoutRunner {
@@ -80,6 +104,8 @@ export class PayoutRunner {
   private readonly log: Logger | undefined
   private readonly maxOutputs: number
   private readonly graceMs: number
+  private readonly confirmDepth: number
+  private readonly stallWarnMs: number
   private running: Promise<PayoutRunResult> | undefined
   private timer: NodeJS.Timeout | undefined
   private stopped = false
@@ -91,6 +117,8 @@ export class PayoutRunner {
     this.log = options.log
     this.maxOutputs = options.maxOutputs ?? 250
     this.graceMs = options.reconcileGraceMs ?? 300_000
+    this.confirmDepth = options.confirmDepth ?? DEFAULT_CONFIRM_DEPTH
+    this.stallWarnMs = options.stallWarnMs ?? DEFAULT_STALL_WARN_MS
   }
 
   get mode(): 'report' | 'onchain' {
@@ -135,8 +163,18 @@ export class PayoutRunner {
     const failed: PayoutBatch[] = []
     const pending: PayoutBatch[] = []
     const created: PayoutBatch[] = []
+    const confirmed: PayoutBatch[] = []
+    const dropped: PayoutBatch[] = []
     const file = (b: PayoutBatch): void => void (b.status === 'sent' ? sent : b.status === 'failed' ? failed : pending).push(b)
     const sender = this.sender
+    const status = sender?.status?.bind(sender)
+    if (status !== undefined) {
+      for (const batch of await this.ledger.payoutBatches.list({ status: 'sent' })) {
+        const now = await this.track(status, batch)
+        if (now.status === 'confirmed') confirmed.push(now)
+        else if (now.status === 'dropped') dropped.push(now)
+      }
+    }
     const unresolved = await this.ledger.payoutBatches.list({ status: 'pending' })
     if (sender !== undefined) {
       for (const batch of unresolved) file(await this.settle(sender, batch))
@@ -146,7 +184,7 @@ export class PayoutRunner {
       this.log?.warn({ batches: unresolved.map((b) => b.id) }, 'pending payout batches are left as they are in mode report; switch back to onchain to reconcile them')
     }
     const planned = await this.plan()
-    const result = (): PayoutRunResult => ({ mode: this.mode, planned, created, sent, failed, pending })
+    const result = (): PayoutRunResult => ({ mode: this.mode, planned, created, sent, failed, pending, confirmed, dropped })
     const payable = planned.filter((p): p is PlannedPayout & { address: string } => p.address !== undefined)
     const missing = planned.filter((p) => p.address === undefined).map((p) => p.account)
     if (missing.length > 0) this.log?.warn({ accounts: missing }, 'accounts above the payout threshold have no valid payout address ([payouts.addresses]); their balances carry over')
@@ -246,7 +284,60 @@ export class PayoutRunner {
     return done
   }
 
-  private events(type: 'payout.sent' | 'payout.failed', batch: PayoutBatch): BatchOp[] {
+  /** Follows one sent batch's transaction: replaced, final, dropped, or still on its way. */
+  private async track(statusOf: (txid: string) => Promise<PaymentStatus | undefined>, start: PayoutBatch): Promise<PayoutBatch> {
+    let batch = start
+    for (let hop = 0; hop <= MAX_REPLACEMENTS_PER_RUN; hop++) {
+      const txid = batch.txid
+      if (txid === undefined) return batch // a sent batch always has one; nothing to ask about otherwise
+      const log = this.log?.child({ batch: batch.id, txid })
+      let status
+      try {
+        status = await statusOf(txid)
+      } catch (err) {
+        log?.warn({ err }, 'cannot ask the wallet where a sent payout stands; asked again at the next run')
+        return batch
+      }
+      if (status === undefined) {
+        log?.warn('the wallet does not know the transaction of this sent payout (another wallet, or one restored from a backup older than the payout): it stays sent; check it by hand')
+        return batch
+      }
+      if (status.replacedBy !== undefined) {
+        log?.info({ replacedBy: status.replacedBy }, 'the payout transaction was replaced by the wallet (a fee bump): following the replacement')
+        batch = await this.ledger.payoutBatches.updateSent(batch.id, { txid: status.replacedBy, error: `replaced ${txid}` })
+        continue
+      }
+      const depth = this.confirmDepth
+      if (status.confirmations >= depth) {
+        const confirmedAt = this.clock()
+        const done = await this.ledger.payoutBatches.updateSent(batch.id, { status: 'confirmed', confirmedAt }, this.events('payout.confirmed', { ...batch, status: 'confirmed', confirmedAt }))
+        this.options.eventsWritten?.()
+        log?.info({ confirmations: status.confirmations }, 'payout confirmed')
+        return done
+      }
+      if (status.confirmations <= -depth) {
+        const error = `transaction ${txid} conflicts with a transaction ${-status.confirmations} blocks deep and can no longer confirm`
+        const { batch: done } = await this.ledger.payoutBatches.drop(batch.id, error, this.events('payout.dropped', { ...batch, status: 'dropped', error }))
+        this.options.eventsWritten?.()
+        log?.error({ confirmations: status.confirmations }, 'a payout transaction can no longer confirm: the batch is dropped and its amounts credited back, to be paid by a later run')
+        return done
+      }
+      if (status.confirmations < 0) {
+        log?.warn({ confirmations: status.confirmations, dropAt: -depth }, 'a payout transaction conflicts with a recent block: credited back if that block reaches the drop depth')
+      } else if (status.abandoned) {
+        log?.error(
+          'a payout transaction was abandoned in the wallet: it still counts as paid (it could confirm yet); it is credited back once a transaction spending its coins is confirmDepth blocks deep (docs/payouts.md, "After the send")',
+        )
+      } else if (status.confirmations === 0 && batch.sentAt !== undefined && this.clock() - batch.sentAt >= this.stallWarnMs) {
+        log?.warn({ hours: Math.floor((this.clock() - batch.sentAt) / 3_600_000) }, 'a payout transaction is still unconfirmed: its fee may be too low; `bitcoin-cli bumpfee` replaces it (the replacement is followed)')
+      }
+      return batch
+    }
+    this.log?.warn({ batch: batch.id }, 'a payout transaction was replaced more times than one run follows; the rest is followed at the next run')
+    return batch
+  }
+
+  private events(type: PayoutEventType, batch: PayoutBatch): BatchOp[] {
     return this.options.eventOps?.(type, batch) ?? []
   }
 }

@@ -14,7 +14,7 @@ import { addressToScript } from '../jobs/address.js'
 import type { BatchOp, Ledger, PayoutBatch } from '../ledger/index.js'
 import type { Logger } from '../log.js'
 import { OnchainSender } from './onchain-sender.js'
-import { PayoutRunner } from './payout-runner.js'
+import { PayoutRunner, type PayoutEventType } from './payout-runner.js'
 import type { PayoutSender } from './sender.js'
 
 /** The network and RPC node of `[payouts.onchain]`. */
@@ -78,7 +78,7 @@ export function createPayouts(
   deps: {
     readonly ledger: Ledger
     readonly log?: Logger | undefined
-    readonly eventOps?: (type: 'payout.sent' | 'payout.failed', batch: PayoutBatch) => BatchOp[]
+    readonly eventOps?: (type: PayoutEventType, batch: PayoutBatch) => BatchOp[]
     readonly eventsWritten?: () => void
   },
 ): PayoutSetup {
@@ -99,6 +99,7 @@ export function createPayouts(
     addressOf,
     maxOutputs: p.onchain.max_outputs,
     reconcileGraceMs: p.onchain.reconcile_grace_s * 1000,
+    confirmDepth: p.onchain.confirm_depth,
     log,
     ...(deps.eventOps === undefined ? {} : { eventOps: deps.eventOps }),
     ...(deps.eventsWritten === undefined ? {} : { eventsWritten: deps.eventsWritten }),

@@ -32,6 +32,20 @@ export interface SentPayment {
   readonly txid: string
 }
 
+/** Where a payment stands, as its sender sees it now. */
+export interface PaymentStatus {
+  /**
+   * Blocks on top of the block that holds it (0: unconfirmed). Negative:
+   * it conflicts with a transaction in a block that many confirmations
+   * deep, so it can only confirm if that block is reorganised away.
+   */
+  readonly confirmations: number
+  /** The sender stopped broadcasting it and freed its coins (`abandontransaction`). */
+  readonly abandoned: boolean
+  /** It was replaced by the sender itself (a fee bump): the replacement's id. */
+  readonly replacedBy: string | undefined
+}
+
 export interface PayoutSender {
   /** Recorded on each batch (`onchain`). */
   readonly kind: string
@@ -48,6 +62,13 @@ export interface PayoutSender {
    * tell (the wallet is unreachable).
    */
   find(batchId: string, since: number): Promise<SentPayment | undefined>
+  /**
+   * Where payment `txid` stands, for the batches already sent; undefined
+   * when the sender does not know it (another wallet, or one restored from
+   * an older backup). Rejects when it cannot tell. Optional: a sender
+   * without it leaves sent batches as sent.
+   */
+  status?(txid: string): Promise<PaymentStatus | undefined>
   /** Funds the sender could pay out now, when it can tell (the wallet's trusted balance). */
   available(): Promise<bigint | undefined>
   close(): Promise<void>

@@ -10,6 +10,7 @@
  */
 import type { LedgerBlock, OutboxEvent, PayoutBatch } from '../ledger/index.js'
 import { formatBtc } from '../payouts/amount.js'
+import type { PayoutEventType } from '../payouts/payout-runner.js'
 import { WEBHOOK_EVENTS } from '../config/schema.js'
 
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number]
@@ -46,8 +47,8 @@ export function blockEvent(type: 'block.found' | 'block.confirmed' | 'block.orph
   )
 }
 
-/** payout.sent / payout.failed. */
-export function payoutEvent(type: 'payout.sent' | 'payout.failed', batch: PayoutBatch, now: number): OutboxEvent {
+/** payout.sent / payout.failed / payout.confirmed / payout.dropped (txid: the final one; error: why it failed or was dropped). */
+export function payoutEvent(type: PayoutEventType, batch: PayoutBatch, now: number): OutboxEvent {
   return buildEvent(
     type,
     batch.id,

@@ -11,6 +11,11 @@
  * - `listtransactions "*" count skip include_watchonly`: one `send` entry
  *   per output, oldest first, `skip` counted from the newest, like Core.
  * - `getbalances`: `mine.trusted` in BTC.
+ * - `gettransaction txid`: `confirmations` (negative: conflicted by a block
+ *   that deep), `replaced_by_txid` after a fee bump, `abandoned` on the send
+ *   entries of `details`; -5 for a txid the wallet does not have. What
+ *   happens to a send afterwards is the test's to say: `mine`, `bump`,
+ *   `abandon`, `conflict`.
  *
  * Crash switches for the double-pay tests (`failNext`): drop the connection
  * before executing a call, or after executing it (the answer is lost: the
@@ -70,6 +75,13 @@ function satsToBtcNumber(sats: bigint): number {
   return neg ? -n : n
 }
 
+/** What happened to a send after it was made (tests drive it). */
+interface SendState {
+  confirmations: number
+  abandoned: boolean
+  replacedBy: string | undefined
+}
+
 class RpcError extends Error {
   constructor(
     readonly code: number,
@@ -93,6 +105,7 @@ export class FakeWallet {
   private readonly auth: string
   private readonly now: () => number
   private readonly receives: { txid: string; time: number; amount: bigint }[] = []
+  private readonly states = new Map<string, SendState>()
   private port = 0
 
   private constructor(options: FakeWalletOptions) {
@@ -129,11 +142,70 @@ export class FakeWallet {
     this.faults.length = 0
   }
 
-  /** Satoshis sent to each address over all sends. */
+  /** Satoshis sent to each address over the sends that still pay (not replaced, abandoned or conflicted). */
   paid(): Map<string, bigint> {
     const out = new Map<string, bigint>()
-    for (const s of this.sends) for (const [a, v] of s.outputs) out.set(a, (out.get(a) ?? 0n) + v)
+    for (const s of this.sends) {
+      if (!this.pays(s.txid)) continue
+      for (const [a, v] of s.outputs) out.set(a, (out.get(a) ?? 0n) + v)
+    }
     return out
+  }
+
+  /** `txid` is `confirmations` deep now; the transactions it replaced (directly or through others) are conflicted by it. */
+  mine(txid: string, confirmations: number): void {
+    this.state(txid).confirmations = confirmations
+    for (let replaced = [txid]; replaced.length > 0; ) {
+      const next: string[] = []
+      for (const [other, st] of this.states) {
+        if (st.replacedBy !== undefined && replaced.includes(st.replacedBy)) {
+          st.confirmations = -confirmations
+          next.push(other)
+        }
+      }
+      replaced = next
+    }
+  }
+
+  /** A fee bump (`bumpfee`): a new transaction with the same outputs and comment replaces `txid`; returns its txid. */
+  bump(txid: string): string {
+    const original = this.send(txid)
+    const replacement: WalletSend = { ...original, txid: randomBytes(32).toString('hex'), time: this.now() }
+    this.sends.push(replacement)
+    this.state(txid).replacedBy = replacement.txid
+    return replacement.txid
+  }
+
+  /** `abandontransaction`: its coins are the wallet's again. */
+  abandon(txid: string): void {
+    const st = this.state(txid)
+    if (!st.abandoned && st.confirmations >= 0) this.balance += total(this.send(txid))
+    st.abandoned = true
+  }
+
+  /** A transaction spending the same coins is `depth` blocks deep: `txid` can no longer confirm. */
+  conflict(txid: string, depth: number): void {
+    const st = this.state(txid)
+    if (!st.abandoned && st.confirmations >= 0) this.balance += total(this.send(txid))
+    st.confirmations = -depth
+  }
+
+  private pays(txid: string): boolean {
+    const st = this.states.get(txid)
+    return st === undefined || (!st.abandoned && st.confirmations >= 0 && st.replacedBy === undefined)
+  }
+
+  private send(txid: string): WalletSend {
+    const found = this.sends.find((s) => s.txid === txid)
+    if (found === undefined) throw new Error(`fake wallet: no send ${txid}`)
+    return found
+  }
+
+  private state(txid: string): SendState {
+    this.send(txid)
+    let st = this.states.get(txid)
+    if (st === undefined) this.states.set(txid, (st = { confirmations: 0, abandoned: false, replacedBy: undefined }))
+    return st
   }
 
   async close(): Promise<void> {
@@ -192,6 +264,8 @@ export class FakeWallet {
         return this.sendmany(params)
       case 'listtransactions':
         return this.listTransactions(params)
+      case 'gettransaction':
+        return this.getTransaction(params)
       case 'getbalances':
         return { mine: { trusted: satsToBtcNumber(this.balance), untrusted_pending: 0, immature: 0 } }
       default:
@@ -225,17 +299,45 @@ export class FakeWallet {
     return send.txid
   }
 
+  private getTransaction(params: unknown[]): unknown {
+    const s = this.sends.find((x) => x.txid === params[0])
+    if (s === undefined) throw new RpcError(-5, 'Invalid or non-wallet transaction id')
+    const st = this.states.get(s.txid) ?? { confirmations: 0, abandoned: false, replacedBy: undefined }
+    return {
+      amount: satsToBtcNumber(-total(s)),
+      fee: -0.0001,
+      confirmations: st.confirmations,
+      trusted: st.confirmations > 0,
+      txid: s.txid,
+      walletconflicts: [],
+      ...(st.replacedBy === undefined ? {} : { replaced_by_txid: st.replacedBy }),
+      time: s.time,
+      timereceived: s.time,
+      bip125_replaceable: 'no',
+      ...(s.comment === undefined ? {} : { comment: s.comment }),
+      details: [...s.outputs].map(([address, sats]) => ({ address, category: 'send', amount: satsToBtcNumber(-sats), vout: 0, fee: -0.0001, abandoned: st.abandoned })),
+      hex: '',
+    }
+  }
+
   private listTransactions(params: unknown[]): unknown[] {
     const count = typeof params[1] === 'number' ? params[1] : 10
     const skip = typeof params[2] === 'number' ? params[2] : 0
     const entries: Record<string, unknown>[] = this.receives.map((r) => ({ category: 'receive', amount: satsToBtcNumber(r.amount), txid: r.txid, time: r.time, confirmations: 10 }))
     for (const s of this.sends) {
       for (const [address, sats] of s.outputs) {
-        entries.push({ address, category: 'send', amount: satsToBtcNumber(-sats), txid: s.txid, time: s.time, confirmations: 0, ...(s.comment === undefined ? {} : { comment: s.comment }) })
+        const st = this.states.get(s.txid)
+        entries.push({ address, category: 'send', amount: satsToBtcNumber(-sats), txid: s.txid, time: s.time, confirmations: st?.confirmations ?? 0, abandoned: st?.abandoned ?? false, ...(s.comment === undefined ? {} : { comment: s.comment }) })
       }
     }
     // Core: the `count` most recent after skipping `skip` most recent, returned oldest first.
     const end = Math.max(0, entries.length - skip)
     return entries.slice(Math.max(0, end - count), end)
   }
+}
+
+function total(s: WalletSend): bigint {
+  let sum = 0n
+  for (const v of s.outputs.values()) sum += v
+  return sum
 }

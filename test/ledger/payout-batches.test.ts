@@ -1,8 +1,9 @@
 /**
  * Payout batch records and the webhook outbox in the ledger: a batch and
  * its debits are one atomic write (all or nothing), failing refunds in the
- * same write, state changes only from pending, bad input and damaged
- * records refused with ledger errors.
+ * same write, state changes only from pending, a sent batch confirmed,
+ * following its replacement or dropped (refunded once, under the same ref
+ * as failed), bad input and damaged records refused with ledger errors.
  */
 import t from 'tap'
 import { debitRef, newBatchId, outboxOps, refundRef } from '../../src/ledger/index.js'
@@ -61,6 +62,56 @@ t.test('update and fail only pending batches; fail refunds in the same write', a
   t.same((await ledger.payoutBatches.list()).map((b) => b.status), ['failed', 'sent'])
   t.same((await ledger.payoutBatches.list({ status: 'sent' })).map((b) => b.id), [second])
   t.same(await ledger.payoutBatches.list({ status: 'pending' }), [])
+})
+
+t.test('a sent batch: follows its replacement, is confirmed, or dropped and credited back once', async (t) => {
+  const ledger = await openLedger(t)
+  await ledger.credit('alice', 1000n)
+  await ledger.credit('bob', 600n)
+  const [a, b, c] = [newBatchId(T0), newBatchId(T0 + 1), newBatchId(T0 + 2)]
+  for (const [id, l] of [
+    [a, line('alice', 300n)],
+    [b, line('alice', 700n)],
+    [c, line('bob', 600n)],
+  ] as const) {
+    await ledger.payoutBatches.create({ id, sender: 'onchain', lines: [l] })
+  }
+  // Only sent batches change this way; pending ones refuse.
+  await t.rejects(ledger.payoutBatches.updateSent(a, { status: 'confirmed', confirmedAt: T0 }), { code: 'HF_LEDGER_INVALID', message: /pending, not sent/ })
+  await t.rejects(ledger.payoutBatches.drop(a, 'x'), { code: 'HF_LEDGER_INVALID', message: /pending, not sent/ })
+  for (const id of [a, b, c]) await ledger.payoutBatches.update(id, { status: 'sent', txid: '1'.repeat(64), sentAt: T0 + 9 })
+
+  const bumped = await ledger.payoutBatches.updateSent(a, { txid: '2'.repeat(64), error: 'replaced' })
+  t.match(bumped, { status: 'sent', txid: '2'.repeat(64), error: 'replaced' })
+  await t.rejects(ledger.payoutBatches.updateSent(a, { txid: 'not hex' }), { code: 'HF_LEDGER_INVALID', message: /is not a txid/ })
+  const confirmed = await ledger.payoutBatches.updateSent(a, { status: 'confirmed', confirmedAt: T0 + 60 })
+  t.match(await ledger.payoutBatches.get(a), { status: 'confirmed', confirmedAt: T0 + 60, txid: '2'.repeat(64) })
+  t.equal(confirmed.status, 'confirmed')
+  await t.rejects(ledger.payoutBatches.drop(a, 'late'), { code: 'HF_LEDGER_INVALID', message: /confirmed, not sent/ }, 'a confirmed batch is final')
+
+  const extra = outboxOps(['abc'], { id: 'payout.dropped:x', type: 'payout.dropped', createdAt: T0, body: '{}' })
+  const { batch, refund } = await ledger.payoutBatches.drop(b, 'conflicted 6 blocks deep', extra)
+  t.match(batch, { status: 'dropped', error: 'conflicted 6 blocks deep' })
+  t.same(refund.map((e) => [e.account, e.amount, e.ref]), [['alice', 700n, refundRef(b)]])
+  t.equal(await ledger.balance('alice'), 700n, 'the dropped batch credited back, the confirmed one not')
+  t.equal((await ledger.outbox.all()).length, 1, 'the event written with it')
+  await t.rejects(ledger.payoutBatches.drop(b, 'again'), { code: 'HF_LEDGER_INVALID', message: /dropped, not sent/ })
+  t.equal(await ledger.balance('alice'), 700n, 'once')
+  t.same((await ledger.payoutBatches.list()).map((x) => x.status), ['confirmed', 'dropped', 'sent'])
+  t.same((await ledger.payoutBatches.list({ status: 'sent' })).map((x) => x.id), [c])
+})
+
+t.test('a version 2 ledger with sent batches opens as version 3 and reads them', async (t) => {
+  const first = await openLedger(t)
+  const path = first.path
+  await first.credit('alice', 500n)
+  await first.payoutBatches.create({ id: ID, sender: 'onchain', lines: [line('alice', 500n)] })
+  await first.payoutBatches.update(ID, { status: 'sent', txid: 'a'.repeat(64), sentAt: T0 })
+  await first.database.put('m/version', '2')
+  await first.close()
+  const ledger = await openLedger(t, { path })
+  t.equal(await ledger.database.get('m/version'), '3')
+  t.match(await ledger.payoutBatches.get(ID), { status: 'sent', txid: 'a'.repeat(64), confirmedAt: undefined })
 })
 
 t.test('invalid batches are refused', async (t) => {

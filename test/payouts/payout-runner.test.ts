@@ -7,7 +7,7 @@ import t, { type Test } from 'tap'
 import { PayoutRunner, mergeOutputs, type PayoutRunnerOptions } from '../../src/payouts/payout-runner.js'
 import { batchComment, btcToSats, OnchainSender } from '../../src/payouts/onchain-sender.js'
 import { payoutAddresses } from '../../src/payouts/payout-setup.js'
-import { certainlyUnpaid } from '../../src/payouts/sender.js'
+import { certainlyUnpaid, type PayoutSender } from '../../src/payouts/sender.js'
 import { PayoutError, type ConfigError } from '../../src/errors.js'
 import type { Ledger } from '../../src/ledger/index.js'
 import { FakeWallet } from '../helpers/fake-wallet.js'
@@ -294,4 +294,150 @@ t.test('find pages through listtransactions and stops at old entries', async (t)
   t.equal((wallet.calls.get('listtransactions') ?? 0) - calls, 1)
   wallet.failNext({ kind: 'rpc-error', method: 'listtransactions', code: -1, message: 'x' })
   await t.rejects(sender.find('early', T0))
+})
+
+/** A logger that records what was logged at each level (messages only). */
+function recordingLog() {
+  const lines: { level: string; msg: string }[] = []
+  const at = (level: string) => (o: unknown, m?: string) => void lines.push({ level, msg: typeof o === 'string' ? o : (m ?? '') })
+  const log = { warn: at('warn'), info: at('info'), error: at('error'), child: () => log } as unknown as NonNullable<PayoutRunnerOptions['log']>
+  return { log, lines }
+}
+
+t.test('a sent batch is followed to its end: confirmed at the depth, events written with each change', async (t) => {
+  const { wallet, ledger, runner, clock } = await setup(t)
+  await credit(ledger, { alice: 150_000n })
+  const events: string[] = []
+  const make = () => runner({ confirmDepth: 3, eventOps: (type, batch) => (events.push(`${type}:${batch.txid}`), []) })
+  const [batch] = (await make().runOnce()).sent
+  const txid = batch!.txid!
+  wallet.mine(txid, 2)
+  const early = await make().runOnce()
+  t.same([early.confirmed, early.dropped], [[], []], 'two of three confirmations: still sent')
+  t.equal((await ledger.payoutBatches.get(batch!.id))?.status, 'sent')
+  clock.advance(600_000)
+  wallet.mine(txid, 3)
+  const later = await make().runOnce()
+  t.same(later.confirmed.map((b) => [b.id, b.status, b.confirmedAt]), [[batch!.id, 'confirmed', clock.now()]])
+  t.match(await ledger.payoutBatches.get(batch!.id), { status: 'confirmed', confirmedAt: clock.now(), txid })
+  t.same(events, [`payout.sent:${txid}`, `payout.confirmed:${txid}`])
+  const calls = wallet.calls.get('gettransaction')
+  await make().runOnce()
+  t.equal(wallet.calls.get('gettransaction'), calls, 'a confirmed batch is not asked about again')
+  t.equal(await ledger.balance('alice'), 0n)
+  t.same(wallet.paid(), new Map([[A, 150_000n]]))
+})
+
+t.test('a fee bump is followed: the replacement confirms the batch, the conflicted original does not drop it', async (t) => {
+  const { wallet, ledger, runner, sender } = await setup(t)
+  await credit(ledger, { alice: 150_000n })
+  const [batch] = (await runner().runOnce()).sent
+  const first = batch!.txid!
+  const second = wallet.bump(first)
+  const third = wallet.bump(second)
+  // The last replacement is mined deep: both earlier ones are conflicted by it.
+  wallet.mine(third, 6)
+  t.ok((await sender.status(first))!.confirmations <= -6, 'the original reads as conflicted 6 deep')
+  const run = await runner().runOnce()
+  t.same(run.dropped, [], 'not dropped: it was replaced')
+  t.same(run.confirmed.map((b) => b.txid), [third], 'followed two replacements in one run')
+  t.match(await ledger.payoutBatches.get(batch!.id), { status: 'confirmed', txid: third, error: `replaced ${second}` })
+  t.equal(await ledger.balance('alice'), 0n, 'paid once')
+  t.same(wallet.paid(), new Map([[A, 150_000n]]))
+})
+
+t.test('a transaction that can no longer confirm drops its batch and credits it back once; a later run pays again', async (t) => {
+  const { wallet, ledger, runner } = await setup(t)
+  await credit(ledger, { alice: 150_000n, bob: 200_000n })
+  const events: string[] = []
+  const make = () => runner({ eventOps: (type) => (events.push(type), []) })
+  const [batch] = (await make().runOnce()).sent
+  const txid = batch!.txid!
+  wallet.conflict(txid, 2)
+  const shallow = await make().runOnce()
+  t.same(shallow.dropped, [], 'a conflict 2 deep could still be reorganised away: wait')
+  t.equal(await ledger.balance('alice'), 0n)
+  wallet.conflict(txid, 6)
+  const deep = await make().runOnce()
+  t.same(deep.dropped.map((b) => [b.id, b.status]), [[batch!.id, 'dropped']])
+  t.match((await ledger.payoutBatches.get(batch!.id))?.error, /conflicts with a transaction 6 blocks deep/)
+  // Credited back, then paid again by the same run (a new batch, a new transaction).
+  t.equal(deep.created.length, 1)
+  t.same(deep.sent.map((b) => b.total), [350_000n])
+  t.not(deep.sent[0]!.txid, txid)
+  t.equal(await ledger.balance('alice'), 0n)
+  t.same(wallet.paid(), new Map([[A, 150_000n], [B, 200_000n]]), 'each paid exactly once in the end')
+  t.same(events, ['payout.sent', 'payout.dropped', 'payout.sent'])
+  // The refund is one journal posting under the batch's refund ref.
+  const refunds = []
+  for await (const e of ledger.journal()) if (e.ref === `payout-refund:${batch!.id}`) refunds.push([e.account, e.amount])
+  t.same(refunds, [['alice', 150_000n], ['bob', 200_000n]])
+  // A run after: the dropped batch is not touched again.
+  await make().runOnce()
+  t.same(events.length, 3)
+})
+
+t.test('abandoned, unconfirmed for long, unknown to the wallet, wallet down: the batch stays sent and it is logged', async (t) => {
+  const { wallet, ledger, runner, clock, sender } = await setup(t)
+  await credit(ledger, { alice: 150_000n })
+  const { log, lines } = recordingLog()
+  const make = () => runner({ log, stallWarnMs: 3_600_000 })
+  const [batch] = (await make().runOnce()).sent
+  const txid = batch!.txid!
+  lines.length = 0
+  await make().runOnce()
+  t.same(lines.filter((l) => l.level !== 'info'), [], 'young and unconfirmed: nothing to say')
+  clock.advance(3_600_000)
+  await make().runOnce()
+  t.match(lines.pop(), { level: 'warn', msg: /still unconfirmed.*bumpfee/ })
+
+  wallet.abandon(txid)
+  const abandoned = await make().runOnce()
+  t.match(lines.pop(), { level: 'error', msg: /abandoned in the wallet: it still counts as paid/ })
+  t.same([abandoned.confirmed, abandoned.dropped], [[], []])
+  t.equal(await ledger.balance('alice'), 0n, 'not credited back on abandonment alone')
+  t.same(abandoned.created, [], 'and not paid again')
+
+  wallet.failNext({ kind: 'rpc-error', method: 'gettransaction', code: -28, message: 'Loading wallet...' })
+  await make().runOnce()
+  t.match(lines.pop(), { level: 'warn', msg: /cannot ask the wallet/ })
+
+  // Another wallet (or an old backup) does not know the txid.
+  await ledger.payoutBatches.updateSent(batch!.id, { txid: 'e'.repeat(64) })
+  t.equal(await sender.status('e'.repeat(64)), undefined)
+  await make().runOnce()
+  t.match(lines.pop(), { level: 'warn', msg: /does not know the transaction/ })
+  t.equal((await ledger.payoutBatches.get(batch!.id))?.status, 'sent')
+
+  // Its coins spent by another transaction, that one deep: now it is credited back.
+  await ledger.payoutBatches.updateSent(batch!.id, { txid })
+  wallet.conflict(txid, 6)
+  const dropped = await make().runOnce()
+  t.same(dropped.dropped.map((b) => b.id), [batch!.id])
+  t.equal(await ledger.balance('alice'), 0n, 'credited back and paid again in the same run')
+  t.equal(dropped.sent.length, 1)
+  t.same(wallet.paid(), new Map([[A, 150_000n]]))
+})
+
+t.test('OnchainSender.status reads gettransaction; a sender without status leaves sent batches alone', async (t) => {
+  const { wallet, ledger, runner, sender } = await setup(t)
+  await credit(ledger, { alice: 150_000n })
+  const [batch] = (await runner().runOnce()).sent
+  const txid = batch!.txid!
+  t.same(await sender.status(txid), { confirmations: 0, abandoned: false, replacedBy: undefined })
+  wallet.mine(txid, 7)
+  t.same(await sender.status(txid), { confirmations: 7, abandoned: false, replacedBy: undefined })
+  wallet.failNext({ kind: 'rpc-error', method: 'gettransaction', code: -1, message: 'boom' })
+  await t.rejects(sender.status(txid), { code: 'HF_BITCOIND_RPC' })
+  // A sender without `status` (a Lightning sender, say): sent batches stay sent.
+  const bare: PayoutSender = {
+    kind: sender.kind,
+    send: (r) => sender.send(r),
+    find: (id, since) => sender.find(id, since),
+    available: () => sender.available(),
+    close: () => Promise.resolve(),
+  }
+  const run = await runner({ sender: bare }).runOnce()
+  t.same([run.confirmed, run.dropped], [[], []])
+  t.equal((await ledger.payoutBatches.get(batch!.id))?.status, 'sent')
 })
