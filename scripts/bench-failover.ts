@@ -22,6 +22,9 @@
  * pool B (p50 / p99 / max, the reconnecting half separately), and shares:
  * submitted, rejected locally, accepted locally but not accepted upstream
  * (lost). Then pool A returns and the same is measured for the fail-back.
+ * Each phase's share counts are taken with the miners paused and every
+ * forwarded share answered (or given up on) at both ends, so a share in
+ * flight at a phase boundary is counted in one phase only.
  */
 import { cpus, loadavg, release } from 'node:os'
 import { performance } from 'node:perf_hooks'
@@ -157,22 +160,27 @@ async function main(): Promise<void> {
   progress('every session has work from pool A')
 
   const shares = { submitted: 0, acceptedLocally: 0, rejectedLocally: 0 }
+  let paused = false
+  let inFlight = 0
   const hashing = async (c: Client, index: number): Promise<void> => {
     let n = 0
     while (!stopping) {
       const job = c.miner.lastNotify()
-      if (job === undefined || c.miner.closed) {
+      if (paused || job === undefined || c.miner.closed) {
         await new Promise((r) => setTimeout(r, 20))
         continue
       }
       const found = c.miner.findShare(job, { difficulty: DIFFICULTY, extranonce2: en2(c.miner.extranonce2Size, index, n++) })
       shares.submitted++
+      inFlight++
       try {
         const reply = await c.miner.submit(c.name, job.jobId, found)
         if (reply.result === true) shares.acceptedLocally++
         else shares.rejectedLocally++
       } catch {
         shares.rejectedLocally++ // the connection closed before the answer
+      } finally {
+        inFlight--
       }
       await new Promise((r) => setTimeout(r, SHARE_PAUSE_MS))
     }
@@ -180,13 +188,27 @@ async function main(): Promise<void> {
   const loops = clients.slice(0, HASHING).map((c, i) => hashing(c, i))
   await new Promise((r) => setTimeout(r, 2000))
 
+  /** Pauses the hashing sessions until every submit is answered and the upstream answers stop coming (300 ms without one, at most 10 s). */
+  const quiesce = async (): Promise<void> => {
+    paused = true
+    const until = performance.now() + 10_000
+    let seen = -1
+    while (performance.now() < until) {
+      const answered = upstreamAnswered()
+      if (inFlight === 0 && answered === seen) return
+      seen = answered
+      await new Promise((r) => setTimeout(r, 300))
+    }
+  }
   const phase = async (label: string, target: string, act: () => Promise<void>) => {
     for (const c of clients) {
       c.arrived = undefined
       c.reconnected = false
     }
     waitingFor = target
+    await quiesce()
     const before = { ...shares, upstream: upstreamAccepted() }
+    paused = false
     const switchesBefore = failover.status().switches
     const t0 = performance.now()
     await act()
@@ -195,7 +217,8 @@ async function main(): Promise<void> {
     progress(`${label}: every session has work from ${target}`)
     const switched = failover.status().lastSwitch
     const detect = switched !== null && failover.status().switches > switchesBefore ? switched.at - (Date.now() - (performance.now() - t0)) : NaN
-    await new Promise((r) => setTimeout(r, 1500)) // forwarded answers settle
+    await new Promise((r) => setTimeout(r, 1500))
+    await quiesce()
     const after = { ...shares, upstream: upstreamAccepted() }
     const times = (filter: (c: Client) => boolean) => clients.filter(filter).map((c) => (c.arrived as number) - t0)
     const all = times(() => true)
@@ -219,6 +242,11 @@ async function main(): Promise<void> {
   function upstreamAccepted(): number {
     let n = 0
     for (const w of proxy.workers.values()) n += w.upstreamAccepted
+    return n
+  }
+  function upstreamAnswered(): number {
+    let n = upstreamAccepted()
+    for (const w of proxy.workers.values()) for (const k in w.upstreamRejected) n += w.upstreamRejected[k] ?? 0
     return n
   }
 
