@@ -314,8 +314,10 @@ export const payoutsSchema = table({
     rpc_timeout_ms: int(1000, 600_000).default(60_000),
     /** A batch whose send got no answer is looked up in the wallet again; it is resent only when absent and this many seconds passed since that send. */
     reconcile_grace_s: int(0, 86_400).default(300),
-    /** Confirmations after which a sent payout is final; a transaction conflicting with it this deep drops it and credits it back. */
+    /** Confirmations after which a sent payout is final (its status and the payout.confirmed event; no money moves). */
     confirm_depth: int(1, 1000).default(6),
+    /** A sent payout all of whose transactions conflict with one this deep can no longer confirm: it is dropped and credited back, to be paid again. At least 6. */
+    drop_depth: int(6, 1000).default(6),
   }),
   /** `[payouts.addresses]`: account = "address". An account without one is paid only if its name is a valid address. */
   addresses: z.record(z.string().regex(/^[\x21-\x2e\x30-\x7e]{1,128}$/), str(128, 1), { error: 'a table of account = "address"' }).default({}),

@@ -29,6 +29,8 @@ export interface PostingOptions {
   /** Idempotency reference: the posting is applied at most once under it. */
   readonly ref?: string
   readonly note?: string
+  /** Runs under the write lock before anything else (before the ref is looked up): throwing refuses the posting, nothing written. */
+  readonly precheck?: () => Promise<void>
 }
 
 /** A journal entry as stored. */
@@ -128,6 +130,7 @@ export function post(
   validate(entries, options)
   const list = entries.map((e) => ({ account: e.account, amount: e.amount }))
   return ctx.lock.run(async () => {
+    await options.precheck?.()
     if (options.ref !== undefined) {
       const done = await get(ctx, keys.ref(options.ref))
       if (done !== undefined) {

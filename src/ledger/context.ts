@@ -137,7 +137,9 @@ export type BatchPut = (key: string, value: string) => void
  * Writes one atomic batch: what `fill` puts (when given), then `ops`.
  * `fill` is the share path's form: a group's records go straight into the
  * batch, with no operation object per record.
- * @throws LedgerError `HF_LEDGER_WRITE`: nothing of the batch was applied.
+ * @throws LedgerError `HF_LEDGER_WRITE`: nothing of the batch was applied;
+ * `HF_LEDGER_INVALID` (or the LedgerError `fill` threw) when building the
+ * batch failed: nothing was applied and the disk is not suspected.
  */
 export async function write(ctx: LedgerContext, ops: readonly BatchOp[], what: string, sync: boolean, fill?: (put: BatchPut) => void): Promise<void> {
   const earlier = writeFailures.get(ctx.db)
@@ -148,33 +150,63 @@ export async function write(ctx: LedgerContext, ops: readonly BatchOp[], what: s
       { path: ctx.path },
     )
   }
+  // A chained batch, not db.batch(array): abstract-level copies and
+  // re-validates every operation object of an array batch, which measured
+  // 5-6x slower for the ~1000 small operations of a busy group commit.
+  let batch: ReturnType<LedgerDb['batch']>
   try {
-    // A chained batch, not db.batch(array): abstract-level copies and
-    // re-validates every operation object of an array batch, which measured
-    // 5-6x slower for the ~1000 small operations of a busy group commit.
-    const batch = ctx.db.batch()
+    batch = ctx.db.batch()
+  } catch (err) {
+    throw writeError(ctx, err, what)
+  }
+  // What LevelDB's batch threw (its hooks, its checks), told from what `fill`'s own code threw.
+  let refused: unknown
+  const put: BatchPut = (key, value) => {
     try {
-      if (fill !== undefined) fill((key, value) => void batch.put(key, value))
-      for (const op of ops) {
-        if (op.type === 'put') batch.put(op.key, op.value)
-        else batch.del(op.key)
-      }
+      batch.put(key, value)
     } catch (err) {
-      await batch.close()
+      refused = err
       throw err
     }
+  }
+  try {
+    if (fill !== undefined) fill(put)
+    for (const op of ops) {
+      if (op.type === 'put') put(op.key, op.value)
+      else {
+        try {
+          batch.del(op.key)
+        } catch (err) {
+          refused = err
+          throw err
+        }
+      }
+    }
+  } catch (err) {
+    await batch.close().catch(() => undefined)
+    if (refused !== undefined && err === refused) throw writeError(ctx, err, what)
+    // `fill` itself failed before anything reached LevelDB (a bad record, a
+    // bug): said as such, not as a disk problem, and later writes go on.
+    if (err instanceof LedgerError) throw err
+    throw new LedgerError('HF_LEDGER_INVALID', `ledger ${ctx.path}: building ${what} failed (${err instanceof Error ? err.message : String(err)}); nothing of it was written. This is not a disk problem.`, { cause: err, path: ctx.path })
+  }
+  try {
     await batch.write({ sync })
   } catch (err) {
-    const text = err instanceof Error ? err.message : String(err)
-    const cause = (err as { cause?: unknown }).cause
-    const why = cause instanceof Error ? `${text}: ${cause.message}` : text
-    if (levelCode(err) === 'LEVEL_IO_ERROR') writeFailures.set(ctx.db, why)
-    throw new LedgerError(
-      'HF_LEDGER_WRITE',
-      `ledger ${ctx.path}: writing ${what} failed (${why}); nothing of it was recorded. Check free disk space and that the folder is writable.`,
-      { cause: err, path: ctx.path },
-    )
+    throw writeError(ctx, err, what)
   }
+}
+
+/** A failed write as `HF_LEDGER_WRITE`; an I/O error also stops every later write (see `writeFailures`). */
+function writeError(ctx: LedgerContext, err: unknown, what: string): LedgerError {
+  const text = err instanceof Error ? err.message : String(err)
+  const cause = (err as { cause?: unknown }).cause
+  const why = cause instanceof Error ? `${text}: ${cause.message}` : text
+  if (levelCode(err) === 'LEVEL_IO_ERROR') writeFailures.set(ctx.db, why)
+  return new LedgerError('HF_LEDGER_WRITE', `ledger ${ctx.path}: writing ${what} failed (${why}); nothing of it was recorded. Check free disk space and that the folder is writable.`, {
+    cause: err,
+    path: ctx.path,
+  })
 }
 
 /** Parses a JSON record. @throws LedgerError `HF_LEDGER_CORRUPT` naming the key. */

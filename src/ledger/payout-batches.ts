@@ -54,9 +54,13 @@ export interface PayoutBatch {
   /** Send attempts started (recorded before each send). */
   readonly attempts: number
   readonly lastAttemptAt: number | undefined
-  /** The payment's reference once known (the txid for onchain). */
+  /** The payment's reference once known (the txid for onchain); after a fee bump the newest replacement, once confirmed the one that confirmed. */
   readonly txid: string | undefined
   readonly sentAt: number | undefined
+  /** The batch's other transactions, oldest first: while it is sent, the ones its fee bumps replaced (any of them may still be the one that confirms); once confirmed, all but the one that did. */
+  readonly replacedTxids: readonly string[]
+  /** When the newest replacement was recorded. */
+  readonly replacedAt: number | undefined
   /** When its transaction was seen deep enough to be final (status confirmed). */
   readonly confirmedAt: number | undefined
   /** Why the last attempt failed, why the batch failed or was dropped, or what replaced its transaction. */
@@ -82,14 +86,10 @@ export function newBatchId(now: number): string {
 
 /** The idempotency ref of a batch's debits. */
 export const debitRef = (id: string): string => `payout:${id}`
-/** Fields `updateSent` may change. */
-export interface SentBatchChange {
-  /** Its transaction was replaced (a fee bump): the replacement's txid. */
-  readonly txid?: string
-  readonly status?: 'confirmed'
-  readonly confirmedAt?: number
-  readonly error?: string
-}
+/** What `updateSent` may do to a sent batch: record its replacements (fee bumps), or mark it confirmed by one of its transactions. */
+export type SentBatchChange =
+  | { readonly txid: string; readonly replacedTxids: readonly string[]; readonly replacedAt: number }
+  | { readonly status: 'confirmed'; readonly confirmedAt: number; readonly txid: string; readonly replacedTxids: readonly string[] }
 
 /** The idempotency ref of a failed or dropped batch's refund. */
 export const refundRef = (id: string): string => `payout-refund:${id}`
@@ -97,6 +97,7 @@ export const refundRef = (id: string): string => `payout-refund:${id}`
 function encode(batch: PayoutBatch): string {
   return JSON.stringify({
     ...batch,
+    replacedTxids: batch.replacedTxids.length === 0 ? undefined : batch.replacedTxids,
     total: batch.total.toString(),
     lines: batch.lines.map((l) => ({ account: l.account, address: l.address, amount: l.amount.toString() })),
   })
@@ -136,6 +137,8 @@ function decode(ctx: LedgerContext, key: string, raw: string): PayoutBatch {
     lastAttemptAt: optNumber(v.lastAttemptAt),
     txid: optString(v.txid),
     sentAt: optNumber(v.sentAt),
+    replacedTxids: Array.isArray(v.replacedTxids) ? v.replacedTxids.filter((x: unknown): x is string => typeof x === 'string') : [],
+    replacedAt: optNumber(v.replacedAt),
     confirmedAt: optNumber(v.confirmedAt),
     error: optString(v.error),
   }
@@ -180,6 +183,8 @@ export class PayoutBatchStore {
         lastAttemptAt: undefined,
         txid: undefined,
         sentAt: undefined,
+        replacedTxids: [],
+        replacedAt: undefined,
         confirmedAt: undefined,
         error: undefined,
       }
@@ -212,27 +217,22 @@ export class PayoutBatchStore {
    * @throws LedgerError `HF_LEDGER_INVALID` for an unknown or no longer pending batch.
    */
   update(id: string, change: PayoutBatchChange, extra: readonly BatchOp[] = []): Promise<PayoutBatch> {
-    return this.guard(() =>
-      this.ctx.lock.run(async () => {
-        const next: PayoutBatch = { ...(await this.inStatus(id, 'pending')), ...change }
-        await write(this.ctx, [{ type: 'put', key: keys.payoutBatch(id), value: encode(next) }, ...extra], `payout batch ${id}`, true)
-        return next
-      }),
-    )
+    return this.change(id, 'pending', change, extra)
   }
 
   /**
-   * Changes a sent batch (its replacement's txid, or confirmed), fsynced,
+   * Changes a sent batch (its replacements recorded, or confirmed), fsynced,
    * with `extra` operations in the same atomic write.
    * @throws LedgerError `HF_LEDGER_INVALID` for an unknown batch or one that is not sent.
    */
   updateSent(id: string, change: SentBatchChange, extra: readonly BatchOp[] = []): Promise<PayoutBatch> {
-    if (change.txid !== undefined && !/^[0-9a-f]{64}$/.test(change.txid)) {
-      return Promise.reject(new LedgerError('HF_LEDGER_INVALID', `payout batch ${id}: ${JSON.stringify(change.txid)} is not a txid`))
-    }
+    return this.change(id, 'sent', change, extra)
+  }
+
+  private change(id: string, from: PayoutBatchStatus, change: PayoutBatchChange | SentBatchChange, extra: readonly BatchOp[]): Promise<PayoutBatch> {
     return this.guard(() =>
       this.ctx.lock.run(async () => {
-        const next: PayoutBatch = { ...(await this.inStatus(id, 'sent')), ...change }
+        const next: PayoutBatch = { ...(await this.inStatus(id, from)), ...change }
         await write(this.ctx, [{ type: 'put', key: keys.payoutBatch(id), value: encode(next) }, ...extra], `payout batch ${id}`, true)
         return next
       }),
@@ -244,7 +244,7 @@ export class PayoutBatchStore {
    * only for a batch the sender certainly did not pay.
    */
   fail(id: string, error: string, extra: readonly BatchOp[] = []): Promise<{ batch: PayoutBatch; refund: JournalEntry[] }> {
-    return this.guard(async () => this.refund(await this.inStatus(id, 'pending'), 'failed', error, extra))
+    return this.refund(id, 'pending', 'failed', error, extra)
   }
 
   /**
@@ -253,14 +253,19 @@ export class PayoutBatchStore {
    * with one deep in the chain). Same ref as `fail`: credited back once.
    */
   drop(id: string, error: string, extra: readonly BatchOp[] = []): Promise<{ batch: PayoutBatch; refund: JournalEntry[] }> {
-    return this.guard(async () => this.refund(await this.inStatus(id, 'sent'), 'dropped', error, extra))
+    return this.refund(id, 'sent', 'dropped', error, extra)
   }
 
-  private async refund(current: PayoutBatch, status: 'failed' | 'dropped', error: string, extra: readonly BatchOp[]): Promise<{ batch: PayoutBatch; refund: JournalEntry[] }> {
-    const next: PayoutBatch = { ...current, status, error }
-    const ops: BatchOp[] = [{ type: 'put', key: keys.payoutBatch(current.id), value: encode(next) }, ...extra]
-    const refund = await post(this.ctx, current.lines.map((l) => ({ account: l.account, amount: l.amount })), { ref: refundRef(current.id), note: `payout batch ${current.id} ${status}` }, ops)
-    return { batch: next, refund }
+  /** The status change and the credit back in one posting; the status is checked under the same lock hold that writes it. */
+  private refund(id: string, from: PayoutBatchStatus, status: 'failed' | 'dropped', error: string, extra: readonly BatchOp[]): Promise<{ batch: PayoutBatch; refund: JournalEntry[] }> {
+    return this.guard(async () => {
+      const current = await this.inStatus(id, from)
+      const next: PayoutBatch = { ...current, status, error }
+      const ops: BatchOp[] = [{ type: 'put', key: keys.payoutBatch(id), value: encode(next) }, ...extra]
+      const precheck = async (): Promise<void> => void (await this.inStatus(id, from))
+      const refund = await post(this.ctx, current.lines.map((l) => ({ account: l.account, amount: l.amount })), { ref: refundRef(id), note: `payout batch ${id} ${status}`, precheck }, ops)
+      return { batch: next, refund }
+    })
   }
 
   private async read(id: string): Promise<PayoutBatch | undefined> {

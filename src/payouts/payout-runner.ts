@@ -19,18 +19,21 @@
  *    flight in bitcoind cannot be doubled. The wallet unreachable: wait.
  * 5. A send the wallet refused with an answer (certainly unpaid) fails the
  *    batch and credits the money back in one atomic write.
- * 6. A sent batch is followed until its transaction is final: `confirmed`
- *    at `confirmDepth` confirmations; a fee bump's replacement followed;
- *    `dropped` and credited back (once, in one atomic write) when a
- *    conflicting transaction is `confirmDepth` deep, so the money is paid
- *    again by a later batch. An abandoned transaction is not credited back
- *    on that alone: it could still confirm; it is logged at error level
+ * 6. A sent batch is followed until it is final. Every transaction it has
+ *    had is asked about at each run: the one sent, and each replacement the
+ *    wallet made of it (fee bumps), because any of them may be the one that
+ *    confirms. `confirmed` when one is `confirmDepth` deep; `dropped` and
+ *    credited back (once, in one atomic write) only when EVERY one of them
+ *    conflicts with a transaction `dropDepth` (>= 6) deep, so the money is
+ *    paid again by a later batch. An abandoned transaction is not credited
+ *    back on that alone: it could still confirm; it is logged at error level
  *    until its coins are spent by another transaction that deep.
  *
  * Runs never overlap, and no new batch is made while an older one is
  * unresolved.
  */
 import { LedgerError, type BatchOp, type Ledger, type PayoutBatch, newBatchId } from '../ledger/index.js'
+import type { WEBHOOK_EVENTS } from '../config/index.js'
 import type { Logger } from '../log.js'
 import { selectPayouts } from './threshold.js'
 import { certainlyUnpaid, type PaymentStatus, type PayoutOutput, type PayoutSender } from './sender.js'
@@ -39,14 +42,16 @@ import { certainlyUnpaid, type PaymentStatus, type PayoutOutput, type PayoutSend
 export type PayoutCrashPoint = 'batch-created' | 'attempt-recorded' | 'sent' | 'txid-recorded'
 
 /** The webhook events of a batch's life. */
-export type PayoutEventType = 'payout.sent' | 'payout.failed' | 'payout.confirmed' | 'payout.dropped'
+export type PayoutEventType = Extract<(typeof WEBHOOK_EVENTS)[number], `payout.${string}`>
 
-/** Default confirmations for a payout to be final, and conflict depth for it to be dropped. */
+/** Default confirmations for a payout to be final. */
 export const DEFAULT_CONFIRM_DEPTH = 6
+/** The least (and default) depth of a conflicting transaction for a payout to be dropped and credited back: a shallower one a reorg could undo. */
+export const MIN_DROP_DEPTH = 6
 /** Default: a payout unconfirmed this long is warned about at each run. */
 const DEFAULT_STALL_WARN_MS = 6 * 3_600_000
-/** Fee bumps followed within one run (a replacement of a replacement...). */
-const MAX_REPLACEMENTS_PER_RUN = 10
+/** Transactions of one batch asked about (the one sent and its fee bumps); beyond, later replacements are not followed. */
+const MAX_TXIDS_PER_BATCH = 16
 
 export interface PayoutRunnerOptions {
   readonly ledger: Ledger
@@ -59,8 +64,10 @@ export interface PayoutRunnerOptions {
   readonly maxOutputs?: number
   /** Wait after an unanswered send before a batch absent from the wallet is sent again (ms). Default 5 minutes. */
   readonly reconcileGraceMs?: number
-  /** Confirmations after which a sent batch is final, and the depth of a conflict that drops it. Default 6. */
+  /** Confirmations after which a sent batch is final (status only: nothing moves). Default 6. */
   readonly confirmDepth?: number
+  /** Depth of a conflicting transaction after which a sent batch is dropped and credited back; at least (and by default) 6. */
+  readonly dropDepth?: number
   /** A sent batch unconfirmed this long (ms) is warned about at each run. Default 6 hours. */
   readonly stallWarnMs?: number
   readonly clock?: () => number
@@ -105,6 +112,7 @@ export class PayoutRunner {
   private readonly maxOutputs: number
   private readonly graceMs: number
   private readonly confirmDepth: number
+  private readonly dropDepth: number
   private readonly stallWarnMs: number
   private running: Promise<PayoutRunResult> | undefined
   private timer: NodeJS.Timeout | undefined
@@ -118,6 +126,7 @@ export class PayoutRunner {
     this.maxOutputs = options.maxOutputs ?? 250
     this.graceMs = options.reconcileGraceMs ?? 300_000
     this.confirmDepth = options.confirmDepth ?? DEFAULT_CONFIRM_DEPTH
+    this.dropDepth = Math.max(MIN_DROP_DEPTH, options.dropDepth ?? MIN_DROP_DEPTH)
     this.stallWarnMs = options.stallWarnMs ?? DEFAULT_STALL_WARN_MS
   }
 
@@ -284,56 +293,72 @@ export class PayoutRunner {
     return done
   }
 
-  /** Follows one sent batch's transaction: replaced, final, dropped, or still on its way. */
+  /** Follows one sent batch: every transaction it has had, to confirmed, dropped, or still on its way. */
   private async track(statusOf: (txid: string) => Promise<PaymentStatus | undefined>, start: PayoutBatch): Promise<PayoutBatch> {
     let batch = start
-    for (let hop = 0; hop <= MAX_REPLACEMENTS_PER_RUN; hop++) {
-      const txid = batch.txid
-      if (txid === undefined) return batch // a sent batch always has one; nothing to ask about otherwise
-      const log = this.log?.child({ batch: batch.id, txid })
-      let status
+    if (batch.txid === undefined) return batch // a sent batch always has one
+    const log = this.log?.child({ batch: batch.id })
+    // The one sent and every replacement the wallet made of it, oldest first.
+    const statuses = new Map<string, PaymentStatus | undefined>()
+    const queue = [...batch.replacedTxids, batch.txid]
+    for (let txid = queue.shift(); txid !== undefined; txid = queue.shift()) {
+      if (statuses.has(txid)) continue
+      if (statuses.size >= MAX_TXIDS_PER_BATCH) {
+        log?.warn({ txid }, `a payout was replaced more than ${MAX_TXIDS_PER_BATCH} times: later replacements are not followed; check it by hand`)
+        break
+      }
       try {
-        status = await statusOf(txid)
+        statuses.set(txid, await statusOf(txid))
       } catch (err) {
-        log?.warn({ err }, 'cannot ask the wallet where a sent payout stands; asked again at the next run')
+        log?.warn({ err, txid }, 'cannot ask the wallet where a sent payout stands; asked again at the next run')
         return batch
       }
-      if (status === undefined) {
-        log?.warn('the wallet does not know the transaction of this sent payout (another wallet, or one restored from a backup older than the payout): it stays sent; check it by hand')
-        return batch
-      }
-      if (status.replacedBy !== undefined) {
-        log?.info({ replacedBy: status.replacedBy }, 'the payout transaction was replaced by the wallet (a fee bump): following the replacement')
-        batch = await this.ledger.payoutBatches.updateSent(batch.id, { txid: status.replacedBy, error: `replaced ${txid}` })
-        continue
-      }
-      const depth = this.confirmDepth
-      if (status.confirmations >= depth) {
-        const confirmedAt = this.clock()
-        const done = await this.ledger.payoutBatches.updateSent(batch.id, { status: 'confirmed', confirmedAt }, this.events('payout.confirmed', { ...batch, status: 'confirmed', confirmedAt }))
-        this.options.eventsWritten?.()
-        log?.info({ confirmations: status.confirmations }, 'payout confirmed')
-        return done
-      }
-      if (status.confirmations <= -depth) {
-        const error = `transaction ${txid} conflicts with a transaction ${-status.confirmations} blocks deep and can no longer confirm`
-        const { batch: done } = await this.ledger.payoutBatches.drop(batch.id, error, this.events('payout.dropped', { ...batch, status: 'dropped', error }))
-        this.options.eventsWritten?.()
-        log?.error({ confirmations: status.confirmations }, 'a payout transaction can no longer confirm: the batch is dropped and its amounts credited back, to be paid by a later run')
-        return done
-      }
-      if (status.confirmations < 0) {
-        log?.warn({ confirmations: status.confirmations, dropAt: -depth }, 'a payout transaction conflicts with a recent block: credited back if that block reaches the drop depth')
-      } else if (status.abandoned) {
-        log?.error(
-          'a payout transaction was abandoned in the wallet: it still counts as paid (it could confirm yet); it is credited back once a transaction spending its coins is confirmDepth blocks deep (docs/payouts.md, "After the send")',
-        )
-      } else if (status.confirmations === 0 && batch.sentAt !== undefined && this.clock() - batch.sentAt >= this.stallWarnMs) {
-        log?.warn({ hours: Math.floor((this.clock() - batch.sentAt) / 3_600_000) }, 'a payout transaction is still unconfirmed: its fee may be too low; `bitcoin-cli bumpfee` replaces it (the replacement is followed)')
-      }
-      return batch
+      const next = statuses.get(txid)?.replacedBy
+      if (next !== undefined) queue.push(next)
     }
-    this.log?.warn({ batch: batch.id }, 'a payout transaction was replaced more times than one run follows; the rest is followed at the next run')
+    const txids = [...statuses.keys()]
+    const newest = txids[txids.length - 1] as string
+    if (newest !== batch.txid) {
+      log?.info({ txid: batch.txid, replacedBy: newest }, 'the payout transaction was replaced by the wallet (a fee bump): both are followed, either may confirm')
+      batch = await this.ledger.payoutBatches.updateSent(batch.id, { txid: newest, replacedTxids: txids.slice(0, -1), replacedAt: this.clock() })
+    }
+    const confirmations = (txid: string): number => statuses.get(txid)?.confirmations ?? 0
+    const paidBy = txids.find((txid) => confirmations(txid) >= this.confirmDepth)
+    if (paidBy !== undefined) {
+      const confirmedAt = this.clock()
+      const change = { status: 'confirmed', confirmedAt, txid: paidBy, replacedTxids: txids.filter((t) => t !== paidBy) } as const
+      const done = await this.ledger.payoutBatches.updateSent(batch.id, change, this.events('payout.confirmed', { ...batch, ...change }))
+      this.options.eventsWritten?.()
+      log?.info({ txid: paidBy, confirmations: confirmations(paidBy) }, 'payout confirmed')
+      return done
+    }
+    // Dropped only when no transaction of the batch can confirm any more; one the wallet does not know might.
+    if (txids.every((txid) => statuses.get(txid) !== undefined && confirmations(txid) <= -this.dropDepth)) {
+      const which = txids.length === 1 ? `transaction ${newest} conflicts` : `transactions ${txids.join(', ')} conflict`
+      const error = `${which} with a transaction at least ${this.dropDepth} blocks deep and can no longer confirm`
+      const { batch: done } = await this.ledger.payoutBatches.drop(batch.id, error, this.events('payout.dropped', { ...batch, status: 'dropped', error }))
+      this.options.eventsWritten?.()
+      log?.error({ txids }, 'a payout can no longer confirm: the batch is dropped and its amounts credited back, to be paid by a later run')
+      return done
+    }
+    const unknown = txids.filter((txid) => statuses.get(txid) === undefined)
+    if (unknown.length > 0) {
+      log?.warn({ txids: unknown }, 'the wallet does not know a transaction of this sent payout (another wallet, or one restored from a backup older than the payout): it stays sent; check it by hand')
+    }
+    const live = txids.filter((txid) => { const st = statuses.get(txid); return st !== undefined && st.confirmations >= 0 && !st.abandoned })
+    if (txids.some((txid) => confirmations(txid) < 0 && confirmations(txid) > -this.dropDepth)) {
+      log?.warn({ dropDepth: this.dropDepth }, 'a payout transaction conflicts with a recent block: the batch is credited back only if no transaction of it can confirm at the drop depth')
+    }
+    if (live.length === 0 && unknown.length === 0 && txids.some((txid) => statuses.get(txid)?.abandoned === true)) {
+      log?.error(
+        'a payout transaction was abandoned in the wallet: it still counts as paid (it could confirm yet); it is credited back once a transaction spending its coins is drop-depth blocks deep (docs/payouts.md, "After the send")',
+      )
+    } else if (live.length > 0 && live.every((txid) => confirmations(txid) === 0)) {
+      const since = batch.replacedAt ?? batch.sentAt
+      if (since !== undefined && this.clock() - since >= this.stallWarnMs) {
+        log?.warn({ hours: Math.floor((this.clock() - since) / 3_600_000) }, 'a payout transaction is still unconfirmed: its fee may be too low; `bitcoin-cli bumpfee` replaces it (the replacement is followed)')
+      }
+    }
     return batch
   }
 

@@ -100,6 +100,7 @@ export function createPayouts(
     maxOutputs: p.onchain.max_outputs,
     reconcileGraceMs: p.onchain.reconcile_grace_s * 1000,
     confirmDepth: p.onchain.confirm_depth,
+    dropDepth: p.onchain.drop_depth,
     log,
     ...(deps.eventOps === undefined ? {} : { eventOps: deps.eventOps }),
     ...(deps.eventsWritten === undefined ? {} : { eventsWritten: deps.eventsWritten }),

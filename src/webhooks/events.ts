@@ -56,6 +56,7 @@ export function payoutEvent(type: PayoutEventType, batch: PayoutBatch, now: numb
       batch_id: batch.id,
       sender: batch.sender,
       txid: batch.txid ?? null,
+      replaced_txids: batch.replacedTxids,
       error: batch.error ?? null,
       ...money('total', batch.total),
       payouts: batch.lines.map((l) => ({ account: l.account, address: l.address, ...money('amount', l.amount) })),

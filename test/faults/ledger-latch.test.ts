@@ -5,7 +5,9 @@
  * portable half of test/faults/ledger-disk.test.ts (which needs a tmpfs
  * mount): the I/O error is raised by a prewrite hook with LevelDB's code.
  * Other write failures (a closed database, a hook's own error) do not
- * latch: test/ledger/group-commit.test.ts shows the ledger going on.
+ * latch: test/ledger/group-commit.test.ts shows the ledger going on. A
+ * batch whose own building throws is not a disk failure at all: it is
+ * refused as invalid and does not latch (the last test).
  */
 import t from 'tap'
 import { T0, allShares, ledgerPath, openLedger, share } from '../helpers/ledger-fixtures.js'
@@ -31,4 +33,27 @@ t.test('an I/O error refuses every later write until the ledger is reopened', as
   const again = await openLedger(t, { path })
   await again.record(share({ jobId: 'reopened', time: T0 + 3 }))
   t.same((await allShares(again)).map((s) => s.jobId), ['kept', 'reopened'], 'only acknowledged shares, and writes work after reopening')
+})
+
+t.test('a batch whose own building throws is refused as invalid, not as a disk failure, and does not latch', async (t) => {
+  const { write } = await import('../../src/ledger/context.js')
+  const { LedgerError } = await import('../../src/ledger/index.js')
+  type Ctx = Parameters<typeof write>[0]
+  const path = ledgerPath(t)
+  const ledger = await openLedger(t, { path })
+  const ctx = { db: ledger.database, path } as unknown as Ctx
+  const failing = write(ctx, [{ type: 'put', key: 'x/after', value: '2' }], 'a test group', false, (put) => {
+    put('x/first', '1')
+    throw new TypeError('record 7 has no account')
+  })
+  await t.rejects(failing, { code: 'HF_LEDGER_INVALID', message: /building a test group failed \(record 7 has no account\); nothing of it was written\. This is not a disk problem\./ })
+  const err = (await failing.catch((e: unknown) => e)) as Error
+  t.notMatch(err.message, /disk space/)
+  t.equal(await ledger.database.get('x/first'), undefined, 'nothing of the batch was written')
+  t.equal(ledger.writeFailure, undefined, 'no latch')
+  // A LedgerError from the building is passed on as it is.
+  const own = new LedgerError('HF_LEDGER_INVALID', 'difficulty must be positive')
+  await t.rejects(write(ctx, [], 'a group', false, () => { throw own }), own)
+  await ledger.record(share({ jobId: 'later', time: T0 + 5 }))
+  t.same((await allShares(ledger)).map((s) => s.jobId), ['later'], 'the ledger goes on')
 })

@@ -80,6 +80,7 @@ interface SendState {
   confirmations: number
   abandoned: boolean
   replacedBy: string | undefined
+  replaces: string | undefined
 }
 
 class RpcError extends Error {
@@ -106,6 +107,8 @@ export class FakeWallet {
   private readonly now: () => number
   private readonly receives: { txid: string; time: number; amount: bigint }[] = []
   private readonly states = new Map<string, SendState>()
+  /** txid -> the txid of the first send of its family (a send and its fee bumps: the same coins). */
+  private readonly families = new Map<string, string>()
   private port = 0
 
   private constructor(options: FakeWalletOptions) {
@@ -142,57 +145,78 @@ export class FakeWallet {
     this.faults.length = 0
   }
 
-  /** Satoshis sent to each address over the sends that still pay (not replaced, abandoned or conflicted). */
+  /**
+   * Satoshis each address got or is getting: per send and its fee bumps
+   * (one "family", the same coins), the one mined if any, else the newest
+   * one still live; nothing for a family all abandoned or conflicted.
+   */
   paid(): Map<string, bigint> {
     const out = new Map<string, bigint>()
     for (const s of this.sends) {
-      if (!this.pays(s.txid)) continue
-      for (const [a, v] of s.outputs) out.set(a, (out.get(a) ?? 0n) + v)
+      if (this.families.get(s.txid) !== s.txid) continue // one entry per family: its first send
+      const members = this.family(s.txid)
+      const mined = members.find((m) => this.stateOf(m.txid).confirmations > 0)
+      const live = members.filter((m) => this.stateOf(m.txid).confirmations >= 0 && !this.stateOf(m.txid).abandoned)
+      const paying = mined ?? live[live.length - 1]
+      if (paying === undefined) continue
+      for (const [a, v] of paying.outputs) out.set(a, (out.get(a) ?? 0n) + v)
     }
     return out
   }
 
-  /** `txid` is `confirmations` deep now; the transactions it replaced (directly or through others) are conflicted by it. */
+  /** `txid` is mined `confirmations` deep; every other transaction spending its coins (its fee bumps, or what it bumped) is conflicted that deep. */
   mine(txid: string, confirmations: number): void {
-    this.state(txid).confirmations = confirmations
-    for (let replaced = [txid]; replaced.length > 0; ) {
-      const next: string[] = []
-      for (const [other, st] of this.states) {
-        if (st.replacedBy !== undefined && replaced.includes(st.replacedBy)) {
-          st.confirmations = -confirmations
-          next.push(other)
-        }
+    this.change(txid, () => {
+      for (const m of this.family(txid)) {
+        const st = this.stateOf(m.txid)
+        st.confirmations = m.txid === txid ? confirmations : -confirmations
+        if (m.txid === txid) st.abandoned = false
       }
-      replaced = next
-    }
+    })
   }
 
-  /** A fee bump (`bumpfee`): a new transaction with the same outputs and comment replaces `txid`; returns its txid. */
+  /** `bumpfee`: a new transaction with the same outputs and comment replaces `txid` (unconfirmed, not replaced, not abandoned); returns its txid. */
   bump(txid: string): string {
-    const original = this.send(txid)
-    const replacement: WalletSend = { ...original, txid: randomBytes(32).toString('hex'), time: this.now() }
+    const st = this.stateOf(txid)
+    if (st.confirmations !== 0 || st.abandoned || st.replacedBy !== undefined) throw new Error(`fake wallet: ${txid} cannot be bumped`)
+    const replacement: WalletSend = { ...this.send(txid), txid: randomBytes(32).toString('hex'), time: this.now() }
     this.sends.push(replacement)
-    this.state(txid).replacedBy = replacement.txid
+    this.families.set(replacement.txid, this.families.get(txid) as string)
+    st.replacedBy = replacement.txid
+    this.stateOf(replacement.txid).replaces = txid
     return replacement.txid
   }
 
-  /** `abandontransaction`: its coins are the wallet's again. */
+  /** `abandontransaction` (Core refuses it for a mined transaction); the coins are the wallet's again once no transaction of the family is live. */
   abandon(txid: string): void {
-    const st = this.state(txid)
-    if (!st.abandoned && st.confirmations >= 0) this.balance += total(this.send(txid))
-    st.abandoned = true
+    if (this.stateOf(txid).confirmations > 0) throw new Error(`fake wallet: ${txid} is mined and cannot be abandoned`)
+    this.change(txid, () => void (this.stateOf(txid).abandoned = true))
   }
 
-  /** A transaction spending the same coins is `depth` blocks deep: `txid` can no longer confirm. */
+  /** A transaction outside the wallet's view spending the same coins is mined `depth` deep: `txid` and its whole family are conflicted. */
   conflict(txid: string, depth: number): void {
-    const st = this.state(txid)
-    if (!st.abandoned && st.confirmations >= 0) this.balance += total(this.send(txid))
-    st.confirmations = -depth
+    this.change(txid, () => {
+      for (const m of this.family(txid)) this.stateOf(m.txid).confirmations = -depth
+    })
   }
 
-  private pays(txid: string): boolean {
-    const st = this.states.get(txid)
-    return st === undefined || (!st.abandoned && st.confirmations >= 0 && st.replacedBy === undefined)
+  /** Applies `fn` to `txid`'s family and moves the balance when the family's coins are freed (or taken again). */
+  private change(txid: string, fn: () => void): void {
+    const before = this.familyLive(txid)
+    fn()
+    const after = this.familyLive(txid)
+    const amount = total(this.send(txid))
+    if (before && !after) this.balance += amount
+    if (!before && after) this.balance -= amount
+  }
+
+  private familyLive(txid: string): boolean {
+    return this.family(txid).some((m) => this.stateOf(m.txid).confirmations >= 0 && !this.stateOf(m.txid).abandoned)
+  }
+
+  private family(txid: string): WalletSend[] {
+    const id = this.families.get(txid)
+    return this.sends.filter((s) => this.families.get(s.txid) === id)
   }
 
   private send(txid: string): WalletSend {
@@ -201,10 +225,10 @@ export class FakeWallet {
     return found
   }
 
-  private state(txid: string): SendState {
+  private stateOf(txid: string): SendState {
     this.send(txid)
     let st = this.states.get(txid)
-    if (st === undefined) this.states.set(txid, (st = { confirmations: 0, abandoned: false, replacedBy: undefined }))
+    if (st === undefined) this.states.set(txid, (st = { confirmations: 0, abandoned: false, replacedBy: undefined, replaces: undefined }))
     return st
   }
 
@@ -296,24 +320,28 @@ export class FakeWallet {
     this.balance -= total
     const send: WalletSend = { txid: randomBytes(32).toString('hex'), comment: typeof comment === 'string' && comment !== '' ? comment : undefined, outputs, time: this.now(), stringAmounts }
     this.sends.push(send)
+    this.families.set(send.txid, send.txid)
     return send.txid
   }
 
   private getTransaction(params: unknown[]): unknown {
     const s = this.sends.find((x) => x.txid === params[0])
     if (s === undefined) throw new RpcError(-5, 'Invalid or non-wallet transaction id')
-    const st = this.states.get(s.txid) ?? { confirmations: 0, abandoned: false, replacedBy: undefined }
+    const st = this.stateOf(s.txid)
     return {
       amount: satsToBtcNumber(-total(s)),
       fee: -0.0001,
       confirmations: st.confirmations,
       trusted: st.confirmations > 0,
       txid: s.txid,
-      walletconflicts: [],
+      walletconflicts: this.family(s.txid)
+        .map((m) => m.txid)
+        .filter((t) => t !== s.txid),
       ...(st.replacedBy === undefined ? {} : { replaced_by_txid: st.replacedBy }),
+      ...(st.replaces === undefined ? {} : { replaces_txid: st.replaces }),
       time: s.time,
       timereceived: s.time,
-      bip125_replaceable: 'no',
+      'bip125-replaceable': st.confirmations === 0 ? 'yes' : 'no',
       ...(s.comment === undefined ? {} : { comment: s.comment }),
       details: [...s.outputs].map(([address, sats]) => ({ address, category: 'send', amount: satsToBtcNumber(-sats), vout: 0, fee: -0.0001, abandoned: st.abandoned })),
       hex: '',

@@ -77,15 +77,18 @@ t.test('a sent batch: follows its replacement, is confirmed, or dropped and cred
     await ledger.payoutBatches.create({ id, sender: 'onchain', lines: [l] })
   }
   // Only sent batches change this way; pending ones refuse.
-  await t.rejects(ledger.payoutBatches.updateSent(a, { status: 'confirmed', confirmedAt: T0 }), { code: 'HF_LEDGER_INVALID', message: /pending, not sent/ })
+  const confirm = (txid: string, replacedTxids: string[] = []) => ({ status: 'confirmed', confirmedAt: T0 + 60, txid, replacedTxids }) as const
+  await t.rejects(ledger.payoutBatches.updateSent(a, confirm('1'.repeat(64))), { code: 'HF_LEDGER_INVALID', message: /pending, not sent/ })
   await t.rejects(ledger.payoutBatches.drop(a, 'x'), { code: 'HF_LEDGER_INVALID', message: /pending, not sent/ })
   for (const id of [a, b, c]) await ledger.payoutBatches.update(id, { status: 'sent', txid: '1'.repeat(64), sentAt: T0 + 9 })
+  t.same((await ledger.payoutBatches.get(a))?.replacedTxids, [], 'none replaced yet')
 
-  const bumped = await ledger.payoutBatches.updateSent(a, { txid: '2'.repeat(64), error: 'replaced' })
-  t.match(bumped, { status: 'sent', txid: '2'.repeat(64), error: 'replaced' })
-  await t.rejects(ledger.payoutBatches.updateSent(a, { txid: 'not hex' }), { code: 'HF_LEDGER_INVALID', message: /is not a txid/ })
-  const confirmed = await ledger.payoutBatches.updateSent(a, { status: 'confirmed', confirmedAt: T0 + 60 })
-  t.match(await ledger.payoutBatches.get(a), { status: 'confirmed', confirmedAt: T0 + 60, txid: '2'.repeat(64) })
+  const bumped = await ledger.payoutBatches.updateSent(a, { txid: '2'.repeat(64), replacedTxids: ['1'.repeat(64)], replacedAt: T0 + 30 })
+  t.match(bumped, { status: 'sent', txid: '2'.repeat(64), replacedTxids: ['1'.repeat(64)], replacedAt: T0 + 30, error: undefined })
+  t.same(await ledger.payoutBatches.get(a), bumped, 'read back as written')
+  // The original confirmed after all: it is the batch's txid now, the bump the replaced one.
+  const confirmed = await ledger.payoutBatches.updateSent(a, confirm('1'.repeat(64), ['2'.repeat(64)]))
+  t.match(await ledger.payoutBatches.get(a), { status: 'confirmed', confirmedAt: T0 + 60, txid: '1'.repeat(64), replacedTxids: ['2'.repeat(64)] })
   t.equal(confirmed.status, 'confirmed')
   await t.rejects(ledger.payoutBatches.drop(a, 'late'), { code: 'HF_LEDGER_INVALID', message: /confirmed, not sent/ }, 'a confirmed batch is final')
 

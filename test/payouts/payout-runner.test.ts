@@ -328,21 +328,50 @@ t.test('a sent batch is followed to its end: confirmed at the depth, events writ
   t.same(wallet.paid(), new Map([[A, 150_000n]]))
 })
 
-t.test('a fee bump is followed: the replacement confirms the batch, the conflicted original does not drop it', async (t) => {
-  const { wallet, ledger, runner, sender } = await setup(t)
+t.test('a fee bump is followed, and the original is still watched: whichever confirms confirms the batch', async (t) => {
+  for (const confirming of ['the last bump', 'the original'] as const) {
+    await t.test(confirming, async (t) => {
+      const { wallet, ledger, runner, sender } = await setup(t)
+      await credit(ledger, { alice: 150_000n })
+      const [batch] = (await runner().runOnce()).sent
+      const first = batch!.txid!
+      const second = wallet.bump(first)
+      const third = wallet.bump(second)
+      const followed = await runner().runOnce()
+      t.same([followed.confirmed, followed.dropped], [[], []])
+      t.match(await ledger.payoutBatches.get(batch!.id), { status: 'sent', txid: third, replacedTxids: [first, second] }, 'two replacements followed in one run')
+      const winner = confirming === 'the original' ? first : third
+      wallet.mine(winner, 6)
+      const loser = winner === first ? third : first
+      t.ok((await sender.status(loser))!.confirmations <= -6, 'the other one reads as conflicted 6 deep')
+      const run = await runner().runOnce()
+      t.same(run.dropped, [], 'not dropped: one of its transactions confirmed')
+      t.same(run.confirmed.map((b) => b.txid), [winner])
+      t.match(await ledger.payoutBatches.get(batch!.id), { status: 'confirmed', txid: winner })
+      t.same(new Set((await ledger.payoutBatches.get(batch!.id))?.replacedTxids), new Set([first, second, third].filter((x) => x !== winner)))
+      t.equal(await ledger.balance('alice'), 0n, 'paid once')
+      t.same(wallet.paid(), new Map([[A, 150_000n]]))
+      t.same(run.created, [], 'nothing paid again')
+    })
+  }
+})
+
+t.test('dropped only when every transaction of the batch is conflicted at the drop depth (at least 6)', async (t) => {
+  const { wallet, ledger, runner } = await setup(t)
   await credit(ledger, { alice: 150_000n })
-  const [batch] = (await runner().runOnce()).sent
+  const make = () => runner({ confirmDepth: 1, dropDepth: 1 })
+  const [batch] = (await make().runOnce()).sent
   const first = batch!.txid!
   const second = wallet.bump(first)
-  const third = wallet.bump(second)
-  // The last replacement is mined deep: both earlier ones are conflicted by it.
-  wallet.mine(third, 6)
-  t.ok((await sender.status(first))!.confirmations <= -6, 'the original reads as conflicted 6 deep')
-  const run = await runner().runOnce()
-  t.same(run.dropped, [], 'not dropped: it was replaced')
-  t.same(run.confirmed.map((b) => b.txid), [third], 'followed two replacements in one run')
-  t.match(await ledger.payoutBatches.get(batch!.id), { status: 'confirmed', txid: third, error: `replaced ${second}` })
-  t.equal(await ledger.balance('alice'), 0n, 'paid once')
+  await make().runOnce()
+  wallet.conflict(first, 3)
+  const shallow = await make().runOnce()
+  t.same(shallow.dropped, [], 'a drop depth below 6 is raised to 6: a conflict 3 deep waits')
+  wallet.conflict(second, 6)
+  const deep = await make().runOnce()
+  t.same(deep.dropped.map((b) => b.id), [batch!.id], 'both transactions conflicted 6 deep')
+  t.match((await ledger.payoutBatches.get(batch!.id))?.error, new RegExp(`transactions ${first}, ${second} conflict`))
+  t.same(deep.sent.map((b) => b.total), [150_000n], 'paid again')
   t.same(wallet.paid(), new Map([[A, 150_000n]]))
 })
 
@@ -360,7 +389,7 @@ t.test('a transaction that can no longer confirm drops its batch and credits it 
   wallet.conflict(txid, 6)
   const deep = await make().runOnce()
   t.same(deep.dropped.map((b) => [b.id, b.status]), [[batch!.id, 'dropped']])
-  t.match((await ledger.payoutBatches.get(batch!.id))?.error, /conflicts with a transaction 6 blocks deep/)
+  t.match((await ledger.payoutBatches.get(batch!.id))?.error, /transaction [0-9a-f]{64} conflicts with a transaction at least 6 blocks deep/)
   // Credited back, then paid again by the same run (a new batch, a new transaction).
   t.equal(deep.created.length, 1)
   t.same(deep.sent.map((b) => b.total), [350_000n])
@@ -402,16 +431,17 @@ t.test('abandoned, unconfirmed for long, unknown to the wallet, wallet down: the
   await make().runOnce()
   t.match(lines.pop(), { level: 'warn', msg: /cannot ask the wallet/ })
 
-  // Another wallet (or an old backup) does not know the txid.
-  await ledger.payoutBatches.updateSent(batch!.id, { txid: 'e'.repeat(64) })
-  t.equal(await sender.status('e'.repeat(64)), undefined)
+  // Another wallet (or an old backup) does not know one of its transactions: never dropped while one is unknown.
+  const unknown = 'e'.repeat(64)
+  await ledger.payoutBatches.updateSent(batch!.id, { txid: unknown, replacedTxids: [txid], replacedAt: clock.now() })
+  t.equal(await sender.status(unknown), undefined)
+  wallet.conflict(txid, 6)
   await make().runOnce()
-  t.match(lines.pop(), { level: 'warn', msg: /does not know the transaction/ })
+  t.ok(lines.some((l) => l.level === 'warn' && /does not know a transaction/.test(l.msg)))
   t.equal((await ledger.payoutBatches.get(batch!.id))?.status, 'sent')
 
   // Its coins spent by another transaction, that one deep: now it is credited back.
-  await ledger.payoutBatches.updateSent(batch!.id, { txid })
-  wallet.conflict(txid, 6)
+  await ledger.payoutBatches.updateSent(batch!.id, { txid, replacedTxids: [], replacedAt: clock.now() })
   const dropped = await make().runOnce()
   t.same(dropped.dropped.map((b) => b.id), [batch!.id])
   t.equal(await ledger.balance('alice'), 0n, 'credited back and paid again in the same run')

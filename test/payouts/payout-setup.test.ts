@@ -67,7 +67,7 @@ t.test('createPayouts: report mode has no sender; onchain pays from the configur
   const wallet = await FakeWallet.start({ wallet: 'pool' })
   t.teardown(() => wallet.close())
   const config = parseConfigToml(
-    `[payouts]\nmode = "onchain"\nthreshold_sats = 1000\n[payouts.onchain]\nurl = "${wallet.url}"\nnetwork = "regtest"\nwallet = "pool"\nuser = "rpc"\npassword = "secret"\n[payouts.addresses]\nalice = "${A}"\n`,
+    `[payouts]\nmode = "onchain"\nthreshold_sats = 1000\n[payouts.onchain]\nurl = "${wallet.url}"\nnetwork = "regtest"\nwallet = "pool"\nuser = "rpc"\npassword = "secret"\nconfirm_depth = 2\ndrop_depth = 8\n[payouts.addresses]\nalice = "${A}"\n`,
   )
   const written: string[] = []
   const onchain = createPayouts(config, { ledger, eventOps: (type) => (written.push(type), []), eventsWritten: () => written.push('wake') })
@@ -79,6 +79,16 @@ t.test('createPayouts: report mode has no sender; onchain pays from the configur
   t.same([...wallet.paid()], [[A, 5000n]])
   t.same(written, ['payout.sent', 'wake'])
   t.equal(await onchain.sender?.available(), 2_100_000_000n - 5000n)
+  // confirm_depth and drop_depth from the config: confirmed at 2; a conflict 7 deep is not yet 8.
+  wallet.mine(result.sent[0]!.txid!, 2)
+  t.same((await onchain.runner.runOnce()).confirmed.map((b) => b.txid), [result.sent[0]!.txid])
+  await ledger.credit('alice', 5000n)
+  const second = (await onchain.runner.runOnce()).sent[0]!
+  wallet.conflict(second.txid!, 7)
+  t.same((await onchain.runner.runOnce()).dropped, [])
+  wallet.conflict(second.txid!, 8)
+  t.same((await onchain.runner.runOnce()).dropped.map((b) => b.id), [second.id])
+  t.same(written, ['payout.sent', 'wake', 'payout.confirmed', 'wake', 'payout.sent', 'wake', 'payout.dropped', 'wake', 'payout.sent', 'wake'])
   await onchain.stop()
 
   const bad = parseConfigToml(`[payouts.addresses]\nalice = "${A}"\n`)

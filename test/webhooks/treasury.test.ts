@@ -148,6 +148,7 @@ t.test('payout.sent is queued with the batch status and delivered', async (t) =>
     batch_id: sent[0]!.id,
     sender: 'onchain',
     txid: wallet.sends[0]!.txid,
+    replaced_txids: [],
     error: null,
     total_sats: '150000',
     total_btc: '0.00150000',
