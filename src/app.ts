@@ -59,7 +59,7 @@ export interface Pool {
   /**
    * Applies a reloaded config (SIGHUP): vardiff (for sessions that connect
    * from now on), `[stratum.auth]` and `[stratum.limits]` (address lists,
-   * limits, ban length) at once; every other changed key is listed in
+   * limits, ban length) and `[log] level` at once; every other changed key is listed in
    * `needsRestart`, logged, and not applied.
    */
   reload(config: Config): ReloadPlan
@@ -277,7 +277,8 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
       const plan = reloadPlan(running, next)
       if (plan.applied.some((key) => key.startsWith('vardiff.'))) difficulty = resolveVardiffOptions(vardiffOptions(next.vardiff))
       stratum.reload(next.stratum)
-      running = { ...running, vardiff: next.vardiff, stratum: { ...running.stratum, auth: next.stratum.auth, limits: next.stratum.limits } }
+      if (plan.applied.includes('log.level')) log.level = next.log.level
+      running = { ...running, vardiff: next.vardiff, stratum: { ...running.stratum, auth: next.stratum.auth, limits: next.stratum.limits }, log: { ...running.log, level: next.log.level } }
       const reloadLog = log.child({ component: 'reload' })
       reloadLog.info({ applied: plan.applied, needsRestart: plan.needsRestart }, plan.applied.length === 0 && plan.needsRestart.length === 0 ? 'config reloaded: nothing changed' : 'config reloaded')
       if (plan.needsRestart.length > 0) reloadLog.warn({ needsRestart: plan.needsRestart }, `changed keys that need a restart (not applied): ${plan.needsRestart.join(', ')}`)

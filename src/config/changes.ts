@@ -9,9 +9,11 @@ import type { Config } from './schema.js'
 /**
  * Keys (or key prefixes ending in `.`) a running pool applies on reload:
  * vardiff for new sessions, Stratum authorization, and the limits, with
- * the allowed / trusted address lists and the ban length.
+ * the allowed / trusted address lists and the ban length; the log level
+ * (every component's logger follows the root's, pino children made
+ * without a level of their own read it from the root).
  */
-export const LIVE_KEYS: readonly string[] = ['vardiff.', 'stratum.auth.', 'stratum.limits.']
+export const LIVE_KEYS: readonly string[] = ['vardiff.', 'stratum.auth.', 'stratum.limits.', 'log.level']
 
 /** The dotted paths of leaves that differ between `a` and `b`; arrays count as one leaf. */
 export function changedKeys(a: unknown, b: unknown, prefix = ''): string[] {

@@ -49,7 +49,7 @@ function toml(stratumPort: number, httpPort: number, extra: string): string {
   return `[stratum]\nhost = "127.0.0.1"\nport = ${stratumPort}\n[http]\nport = ${httpPort}\n${extra}`
 }
 
-t.test('SIGHUP applies vardiff and limits live and names what needs a restart', async (t) => {
+t.test('SIGHUP applies vardiff, limits and the log level live and names what needs a restart', async (t) => {
   const port = await freePort()
   const httpPort = await freePort()
   const dir = t.testdir({ 'headframe.toml': toml(port, httpPort, '[vardiff]\nstart_difficulty = 4\nmin_difficulty = 1\n') })
@@ -68,21 +68,25 @@ t.test('SIGHUP applies vardiff and limits live and names what needs a restart', 
   let mark = h.logs.length
   h.hup()
   const done = await h.find((l) => l.msg === 'config reloaded', mark)
-  t.same(done.applied, ['vardiff.start_difficulty'])
-  t.same(done.needsRestart, ['log.level', 'stratum.port'])
+  t.same(done.applied, ['log.level', 'vardiff.start_difficulty'])
+  t.same(done.needsRestart, ['stratum.port'])
   const warn = await h.find((l) => l.level === 'warn' && /need a restart/.test(String(l.msg)), mark)
-  t.match(warn.msg, 'log.level, stratum.port')
+  t.match(warn.msg, 'stratum.port')
+  t.notOk(h.logs.slice(0, mark).some((l) => l.level === 'debug'), 'no debug line before the reload')
   const after = await FakeMiner.connect(port)
   t.teardown(() => after.close())
   await after.handshake('farm.b')
   t.equal(after.difficulty, 16, 'a new session starts at the reloaded difficulty (the old port still serves)')
+  // The level is live: the session's debug lines (made by loggers that existed before the reload too) now appear.
+  const authorized = await h.find((l) => l.level === 'debug' && l.msg === 'authorized', mark)
+  t.equal(authorized.worker, 'farm.b')
 
   // 2. The allow list (live): new connections from 127.0.0.1 are refused, open ones stay.
   writeFileSync(join(dir, 'headframe.toml'), toml(port, httpPort, '[vardiff]\nstart_difficulty = 16\nmin_difficulty = 1\n[stratum.limits]\nallowed_cidrs = ["10.0.0.0/8"]\n'))
   mark = h.logs.length
   h.hup()
   const second = await h.find((l) => l.msg === 'config reloaded', mark)
-  t.same(second.applied, ['stratum.limits.allowed_cidrs'])
+  t.same(second.applied, ['log.level', 'stratum.limits.allowed_cidrs'], 'the level back to info (the file no longer sets it)')
   t.same(second.needsRestart, [], 'the port is back to what runs')
   const refused = await FakeMiner.connect(port)
   await until(() => refused.closed)
