@@ -184,11 +184,17 @@ export async function write(ctx: LedgerContext, ops: readonly BatchOp[], what: s
     }
   } catch (err) {
     await batch.close().catch(() => undefined)
-    if (refused !== undefined && err === refused) throw writeError(ctx, err, what)
+    // LevelDB refused a put or del: a write failure, whatever `fill` threw after it.
+    if (refused !== undefined) throw writeError(ctx, refused, what)
     // `fill` itself failed before anything reached LevelDB (a bad record, a
     // bug): said as such, not as a disk problem, and later writes go on.
     if (err instanceof LedgerError) throw err
     throw new LedgerError('HF_LEDGER_INVALID', `ledger ${ctx.path}: building ${what} failed (${err instanceof Error ? err.message : String(err)}); nothing of it was written. This is not a disk problem.`, { cause: err, path: ctx.path })
+  }
+  if (refused !== undefined) {
+    // `fill` caught LevelDB's refusal and went on: a batch is never committed in part.
+    await batch.close().catch(() => undefined)
+    throw writeError(ctx, refused, what)
   }
   try {
     await batch.write({ sync })

@@ -57,7 +57,7 @@ export interface PayoutBatch {
   /** The payment's reference once known (the txid for onchain); after a fee bump the newest replacement, once confirmed the one that confirmed. */
   readonly txid: string | undefined
   readonly sentAt: number | undefined
-  /** The batch's other transactions, oldest first: while it is sent, the ones its fee bumps replaced (any of them may still be the one that confirms); once confirmed, all but the one that did. */
+  /** The batch's other transactions, in the order found: while it is sent, the ones its fee bumps replaced, or that it replaced (any of them may still be the one that confirms); once confirmed, all but the one that did. */
   readonly replacedTxids: readonly string[]
   /** When the newest replacement was recorded. */
   readonly replacedAt: number | undefined
@@ -117,6 +117,8 @@ function decode(ctx: LedgerContext, key: string, raw: string): PayoutBatch {
     typeof v.sender !== 'string' ||
     typeof v.createdAt !== 'number' ||
     typeof v.attempts !== 'number' ||
+    // A lost transaction of the batch could let it be dropped while that one confirms: damage, never skipped.
+    (v.replacedTxids !== undefined && !(Array.isArray(v.replacedTxids) && v.replacedTxids.every((x: unknown) => typeof x === 'string'))) ||
     !isDigits(v.total) ||
     !Array.isArray(lines) ||
     !lines.every((l: unknown) => {
@@ -137,7 +139,7 @@ function decode(ctx: LedgerContext, key: string, raw: string): PayoutBatch {
     lastAttemptAt: optNumber(v.lastAttemptAt),
     txid: optString(v.txid),
     sentAt: optNumber(v.sentAt),
-    replacedTxids: Array.isArray(v.replacedTxids) ? v.replacedTxids.filter((x: unknown): x is string => typeof x === 'string') : [],
+    replacedTxids: Array.isArray(v.replacedTxids) ? v.replacedTxids : [],
     replacedAt: optNumber(v.replacedAt),
     confirmedAt: optNumber(v.confirmedAt),
     error: optString(v.error),
@@ -262,7 +264,14 @@ export class PayoutBatchStore {
       const current = await this.inStatus(id, from)
       const next: PayoutBatch = { ...current, status, error }
       const ops: BatchOp[] = [{ type: 'put', key: keys.payoutBatch(id), value: encode(next) }, ...extra]
-      const precheck = async (): Promise<void> => void (await this.inStatus(id, from))
+      // Under the lock: the record is still the one read (nothing changed it meanwhile), and it was never refunded.
+      const precheck = async (): Promise<void> => {
+        if (encode(await this.inStatus(id, from)) !== encode(current)) throw new LedgerError('HF_LEDGER_INVALID', `payout batch ${id} changed while it was being ${status}; nothing was written`)
+        const ref = refundRef(id)
+        if ((await get(this.ctx, keys.ref(ref))) !== undefined) {
+          throw new LedgerError('HF_LEDGER_CORRUPT', `ledger ${this.ctx.path}: payout batch ${id} is ${from} but its refund ${ref} was already posted`, { path: this.ctx.path })
+        }
+      }
       const refund = await post(this.ctx, current.lines.map((l) => ({ account: l.account, amount: l.amount })), { ref: refundRef(id), note: `payout batch ${id} ${status}`, precheck }, ops)
       return { batch: next, refund }
     })

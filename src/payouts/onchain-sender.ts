@@ -15,7 +15,8 @@
  *   "not created", once no call that could still create it is running.
  * - `status` asks `gettransaction` where a sent batch's transaction stands:
  *   its confirmations (negative when a block conflicts with it), whether it
- *   was abandoned, and the txid of the wallet's own replacement (bumpfee).
+ *   was abandoned, and the wallet's own replacements (bumpfee) it is part
+ *   of: the txid that replaced it, the txid it replaced.
  *   The wallet's -5 "Invalid or non-wallet transaction id" is "unknown".
  */
 import { z } from 'zod'
@@ -53,6 +54,7 @@ const transactionSchema = z.looseObject({
   confirmations: z.number().int(),
   abandoned: z.boolean().optional(),
   replaced_by_txid: txidSchema.optional(),
+  replaces_txid: txidSchema.optional(),
   details: z.array(z.looseObject({ abandoned: z.boolean().optional() })).optional(),
 })
 /** bitcoind's RPC_INVALID_ADDRESS_OR_KEY: gettransaction's "Invalid or non-wallet transaction id". */
@@ -143,7 +145,7 @@ export class OnchainSender implements PayoutSender {
     if (!tx.success) throw new PayoutError('HF_PAYOUT_UNKNOWN', `the wallet at ${this.url} answered gettransaction ${txid} with an unexpected shape`)
     // Core marks abandonment on the send entries of `details`.
     const abandoned = tx.data.abandoned === true || (tx.data.details ?? []).some((d) => d.abandoned === true)
-    return { confirmations: tx.data.confirmations, abandoned, replacedBy: tx.data.replaced_by_txid }
+    return { confirmations: tx.data.confirmations, abandoned, replacedBy: tx.data.replaced_by_txid, replaces: tx.data.replaces_txid }
   }
 
   async available(): Promise<bigint | undefined> {

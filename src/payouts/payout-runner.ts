@@ -299,12 +299,14 @@ export class PayoutRunner {
     if (batch.txid === undefined) return batch // a sent batch always has one
     const log = this.log?.child({ batch: batch.id })
     // The one sent and every replacement the wallet made of it, oldest first.
+    // Both ways: the txid a crash recovery found by the batch's comment may be a bump (bumpfee copies the comment), and its original may confirm.
     const statuses = new Map<string, PaymentStatus | undefined>()
     const queue = [...batch.replacedTxids, batch.txid]
+    let truncated = false
     for (let txid = queue.shift(); txid !== undefined; txid = queue.shift()) {
       if (statuses.has(txid)) continue
       if (statuses.size >= MAX_TXIDS_PER_BATCH) {
-        log?.warn({ txid }, `a payout was replaced more than ${MAX_TXIDS_PER_BATCH} times: later replacements are not followed; check it by hand`)
+        truncated = true
         break
       }
       try {
@@ -313,14 +315,17 @@ export class PayoutRunner {
         log?.warn({ err, txid }, 'cannot ask the wallet where a sent payout stands; asked again at the next run')
         return batch
       }
-      const next = statuses.get(txid)?.replacedBy
-      if (next !== undefined) queue.push(next)
+      const st = statuses.get(txid)
+      if (st?.replaces !== undefined) queue.push(st.replaces)
+      if (st?.replacedBy !== undefined) queue.push(st.replacedBy)
     }
     const txids = [...statuses.keys()]
-    const newest = txids[txids.length - 1] as string
-    if (newest !== batch.txid) {
-      log?.info({ txid: batch.txid, replacedBy: newest }, 'the payout transaction was replaced by the wallet (a fee bump): both are followed, either may confirm')
-      batch = await this.ledger.payoutBatches.updateSent(batch.id, { txid: newest, replacedTxids: txids.slice(0, -1), replacedAt: this.clock() })
+    // The newest: the one nothing replaced (the end of the chain); the batch's own txid if the wallet says nothing.
+    const newest = txids.find((txid) => statuses.get(txid) !== undefined && statuses.get(txid)?.replacedBy === undefined) ?? batch.txid
+    const others = txids.filter((txid) => txid !== newest)
+    if (newest !== batch.txid || others.length !== batch.replacedTxids.length) {
+      log?.info({ txid: newest, others }, 'the payout transaction was replaced by the wallet (a fee bump), or is a bump of an earlier one: all are followed, any may confirm')
+      batch = await this.ledger.payoutBatches.updateSent(batch.id, { txid: newest, replacedTxids: others, replacedAt: this.clock() })
     }
     const confirmations = (txid: string): number => statuses.get(txid)?.confirmations ?? 0
     const paidBy = txids.find((txid) => confirmations(txid) >= this.confirmDepth)
@@ -332,8 +337,11 @@ export class PayoutRunner {
       log?.info({ txid: paidBy, confirmations: confirmations(paidBy) }, 'payout confirmed')
       return done
     }
-    // Dropped only when no transaction of the batch can confirm any more; one the wallet does not know might.
-    if (txids.every((txid) => statuses.get(txid) !== undefined && confirmations(txid) <= -this.dropDepth)) {
+    if (truncated) {
+      log?.error({ txids }, `a payout has more than ${MAX_TXIDS_PER_BATCH} transactions (fee bumps): the rest are not asked about, so it is never dropped; check it by hand`)
+    }
+    // Dropped only when no transaction of the batch can confirm any more; one the wallet does not know (or not asked about) might.
+    if (!truncated && txids.every((txid) => statuses.get(txid) !== undefined && confirmations(txid) <= -this.dropDepth)) {
       const which = txids.length === 1 ? `transaction ${newest} conflicts` : `transactions ${txids.join(', ')} conflict`
       const error = `${which} with a transaction at least ${this.dropDepth} blocks deep and can no longer confirm`
       const { batch: done } = await this.ledger.payoutBatches.drop(batch.id, error, this.events('payout.dropped', { ...batch, status: 'dropped', error }))

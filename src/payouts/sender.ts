@@ -44,6 +44,8 @@ export interface PaymentStatus {
   readonly abandoned: boolean
   /** It was replaced by the sender itself (a fee bump): the replacement's id. */
   readonly replacedBy: string | undefined
+  /** It is itself a fee bump of this one (which may still confirm instead). */
+  readonly replaces: string | undefined
 }
 
 export interface PayoutSender {

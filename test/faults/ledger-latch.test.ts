@@ -57,3 +57,35 @@ t.test('a batch whose own building throws is refused as invalid, not as a disk f
   await ledger.record(share({ jobId: 'later', time: T0 + 5 }))
   t.same((await allShares(ledger)).map((s) => s.jobId), ['later'], 'the ledger goes on')
 })
+
+t.test("LevelDB's refusal inside a fill stays a write failure, whatever the fill does with it", async (t) => {
+  const { write } = await import('../../src/ledger/context.js')
+  type Ctx = Parameters<typeof write>[0]
+  const path = ledgerPath(t)
+  const ledger = await openLedger(t, { path })
+  const ctx = { db: ledger.database, path } as unknown as Ctx
+  ledger.database.hooks.prewrite.add((op: { key: unknown }) => {
+    if (op.key === 'x/refused') throw new Error('ENOSPC: no space left on device (simulated)')
+  })
+  // The fill catches the refusal and throws its own error: still HF_LEDGER_WRITE, naming the refusal.
+  const rethrown = write(ctx, [], 'group 1', false, (put) => {
+    try {
+      put('x/refused', '1')
+    } catch {
+      throw new Error('something else')
+    }
+  })
+  await t.rejects(rethrown, { code: 'HF_LEDGER_WRITE', message: /ENOSPC/ })
+  // The fill swallows it and goes on: the batch is not written in part.
+  const swallowed = write(ctx, [], 'group 2', false, (put) => {
+    put('x/kept', '1')
+    try {
+      put('x/refused', '2')
+    } catch {
+      // ignored
+    }
+    put('x/other', '3')
+  })
+  await t.rejects(swallowed, { code: 'HF_LEDGER_WRITE', message: /ENOSPC/ })
+  t.same(await ledger.database.getMany(['x/kept', 'x/other']), [undefined, undefined], 'nothing of it was written')
+})

@@ -102,6 +102,11 @@ t.test('a sent batch: follows its replacement, is confirmed, or dropped and cred
   t.equal(await ledger.balance('alice'), 700n, 'once')
   t.same((await ledger.payoutBatches.list()).map((x) => x.status), ['confirmed', 'dropped', 'sent'])
   t.same((await ledger.payoutBatches.list({ status: 'sent' })).map((x) => x.id), [c])
+  // A refund already posted for a batch still sent is damage: refused, nothing written.
+  await ledger.post([{ account: 'bob', amount: 600n }], { ref: refundRef(c) })
+  await t.rejects(ledger.payoutBatches.drop(c, 'x'), { code: 'HF_LEDGER_CORRUPT', message: /is sent but its refund payout-refund:.* was already posted/ })
+  t.equal((await ledger.payoutBatches.get(c))?.status, 'sent')
+  t.equal(await ledger.balance('bob'), 600n, 'not credited twice')
 })
 
 t.test('a version 2 ledger with sent batches opens as version 3 and reads them', async (t) => {
@@ -162,7 +167,7 @@ t.test('damaged records are HF_LEDGER_CORRUPT; a closed ledger refuses', async (
   await ledger.database.put(`po/${ID}`, JSON.stringify({ id: ID, status: 'pending', sender: 'onchain', createdAt: 1, attempts: 0, total: '1', lines: [{ account: 'a', address: 'b', amount: 'x' }] }))
   await t.rejects(ledger.payoutBatches.get(ID), { code: 'HF_LEDGER_CORRUPT' })
   const good = { id: ID, status: 'sent', sender: 'onchain', createdAt: 1, attempts: 1, total: '1', lines: [{ account: 'a', address: 'b', amount: '1' }] }
-  for (const bad of [{ ...good, status: 'lost' }, { ...good, lines: 'x' }, { ...good, lines: [null] }, { ...good, total: 1 }, { ...good, sender: 1 }, { ...good, createdAt: 'x' }, { ...good, attempts: null }, { ...good, id: 5 }]) {
+  for (const bad of [{ ...good, replacedTxids: 'ab' }, { ...good, replacedTxids: ['ab', 5] }, { ...good, status: 'lost' }, { ...good, lines: 'x' }, { ...good, lines: [null] }, { ...good, total: 1 }, { ...good, sender: 1 }, { ...good, createdAt: 'x' }, { ...good, attempts: null }, { ...good, id: 5 }]) {
     await ledger.database.put(`po/${ID}`, JSON.stringify(bad))
     await t.rejects(ledger.payoutBatches.get(ID), { code: 'HF_LEDGER_CORRUPT' }, JSON.stringify(bad))
   }

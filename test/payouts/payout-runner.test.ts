@@ -471,3 +471,44 @@ t.test('OnchainSender.status reads gettransaction; a sender without status leave
   t.same([run.confirmed, run.dropped], [[], []])
   t.equal((await ledger.payoutBatches.get(batch!.id))?.status, 'sent')
 })
+
+t.test('crash recovery found the fee bump by its comment: its original is followed too, and confirms the batch', async (t) => {
+  // Page size 1: listtransactions' newest entry (the bump) is the first one find() sees.
+  const wallet = await FakeWallet.start()
+  t.teardown(() => wallet.close())
+  const ledger = await openLedger(t)
+  const sender = walletSender(wallet, { pageSize: 1 })
+  t.teardown(() => sender.close())
+  const runner = () => new PayoutRunner({ ledger, sender, thresholdSats: 100_000n, addressOf: payoutAddresses({ alice: A }, 'regtest'), reconcileGraceMs: 0 })
+  await credit(ledger, { alice: 150_000n })
+  wallet.failNext({ kind: 'drop-after', method: 'sendmany' })
+  const first = await runner().runOnce()
+  t.equal(first.pending.length, 1, 'the answer was lost')
+  const original = wallet.sends[0]!.txid
+  const bump = wallet.bump(original)
+  const found = await runner().runOnce()
+  t.same(found.sent.map((b) => b.txid), [bump], 'find() recorded the bump (it carries the comment)')
+  await runner().runOnce()
+  t.match(await ledger.payoutBatches.get(found.sent[0]!.id), { status: 'sent', txid: bump, replacedTxids: [original] }, 'the original found through replaces_txid')
+  wallet.mine(original, 6)
+  const run = await runner().runOnce()
+  t.same(run.dropped, [])
+  t.same(run.confirmed.map((b) => b.txid), [original])
+  t.same(wallet.paid(), new Map([[A, 150_000n]]), 'paid once')
+  t.equal(await ledger.balance('alice'), 0n)
+})
+
+t.test('a batch with more transactions than are asked about is never dropped, and says so', async (t) => {
+  const { wallet, ledger, runner } = await setup(t)
+  await credit(ledger, { alice: 150_000n })
+  const { log, lines } = recordingLog()
+  const [batch] = (await runner({ log }).runOnce()).sent
+  let last = batch!.txid!
+  for (let i = 0; i < 17; i++) last = wallet.bump(last)
+  wallet.conflict(last, 6) // every one of the 18 conflicted 6 deep
+  const run = await runner({ log }).runOnce()
+  t.same(run.dropped, [], 'the 17th and 18th were not asked about: one of them might confirm')
+  t.equal((await ledger.payoutBatches.get(batch!.id))?.status, 'sent')
+  t.ok(lines.some((l) => l.level === 'error' && /more than 16 transactions/.test(l.msg)))
+  t.equal(await ledger.balance('alice'), 0n, 'not credited back')
+})
