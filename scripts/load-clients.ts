@@ -16,7 +16,7 @@
  * pool still does the whole check (coinbase, merkle root, header hash,
  * duplicate set, ledger). The invalid kinds, as a fraction of submits:
  * - stale: the job id of the previous block (the parent announces blocks);
- * - duplicate: the session's last valid share again;
+ * - duplicate: the session's last accepted share again (not an unlucky one: it would be answered 23 again);
  * - low: every share of a "hard" session (one that suggested a high
  *   difficulty): a random nonce, hashed by the pool and rejected as above
  *   the target, as in the ckpool reference measurement.
@@ -121,11 +121,14 @@ interface Client {
   previousJobId: string
   ntime: string
   nonce: number
-  lastValid: string
+  /** The params of the last valid share the pool accepted: what a duplicate repeats (a share rejected as unlucky would be answered 23 again, not 22). */
+  lastAccepted: string
   nextId: number
   /** FIFO of unanswered submits: send time (ms, performance.now) and kind index. */
   sentAt: number[]
   sentKind: number[]
+  /** Per unanswered submit: its params when valid, else ''. */
+  sentParams: string[]
   head: number
   open: boolean
 }
@@ -183,16 +186,16 @@ function submitLine(c: Client, now: number): string {
     if (r < mix.stale && c.previousJobId !== '') {
       kind = 1
       params = `"${c.previousJobId}","${c.en2Prefix}${hex8(0)}","${c.ntime}","${hex8(c.nonce++)}"`
-    } else if (r < mix.stale + mix.duplicate && c.lastValid !== '') {
+    } else if (r < mix.stale + mix.duplicate && c.lastAccepted !== '') {
       kind = 2
-      params = c.lastValid
+      params = c.lastAccepted
     } else {
       params = `"${c.jobId}","${c.en2Prefix}${hex8(0)}","${c.ntime}","${hex8(c.nonce++)}"`
-      c.lastValid = params
     }
   }
   c.sentAt.push(now)
   c.sentKind.push(kind)
+  c.sentParams.push(kind === 0 ? params : '')
   if (counters.measuring) counters.sent++
   return `{"id":${c.nextId++},"method":"mining.submit","params":["${c.worker}",${params}]}\n`
 }
@@ -210,14 +213,17 @@ function onAnswer(c: Client, line: string, now: number): void {
   if (c.head >= c.sentAt.length) return // an answer to nothing we track (cannot happen after the handshake)
   const at = c.sentAt[c.head] as number
   const kind = c.sentKind[c.head] as number
+  const params = c.sentParams[c.head] as string
   c.head++
   if (c.head > 1024 && c.head * 2 > c.sentAt.length) {
     c.sentAt.splice(0, c.head)
     c.sentKind.splice(0, c.head)
+    c.sentParams.splice(0, c.head)
     c.head = 0
   }
+  const outcome = outcomeOf(line)
+  if (kind === 0 && outcome === 'accepted') c.lastAccepted = params
   if (counters.measuring) {
-    const outcome = outcomeOf(line)
     counters.answered[kind] = (counters.answered[kind] ?? 0) + 1
     bump(counters.outcomes, outcome)
     if (outcome !== EXPECTED[kind]) bump(counters.unexpected, `${KINDS[kind]}:${outcome}`)
@@ -242,10 +248,11 @@ function openClient(req: OpenRequest, n: number, hard: boolean): Promise<Client>
     previousJobId: '',
     ntime: '',
     nonce: 0,
-    lastValid: '',
+    lastAccepted: '',
     nextId: 10,
     sentAt: [],
     sentKind: [],
+    sentParams: [],
     head: 0,
     open: true,
   }
@@ -431,6 +438,7 @@ async function run(req: RunRequest): Promise<void> {
   for (const c of live) {
     c.sentAt.length = 0
     c.sentKind.length = 0
+    c.sentParams.length = 0
     c.head = 0
   }
 }
