@@ -215,6 +215,16 @@ function writeError(ctx: LedgerContext, err: unknown, what: string): LedgerError
   })
 }
 
+/**
+ * LevelDB's `compactRange` over [start, end): drops the tombstones of
+ * deleted keys and reclaims their space. `level` is classic-level on Node,
+ * which has it; its type, shared with the browser build, does not.
+ */
+export function compactRange(ctx: LedgerContext, start: string, end: string): Promise<void> {
+  const db = ctx.db as unknown as { compactRange?: (start: string, end: string) => Promise<void> }
+  return db.compactRange === undefined ? Promise.resolve() : db.compactRange(start, end)
+}
+
 /** Parses a JSON record. @throws LedgerError `HF_LEDGER_CORRUPT` naming the key. */
 export function parseRecord(ctx: LedgerContext, key: string, raw: string): Record<string, unknown> {
   try {

@@ -12,9 +12,18 @@
  * The horizon (`m/pruned`, "shares before this time may be gone") is raised
  * in memory before the first delete, so a query that needs share records at
  * a range edge knows when it can no longer be exact.
+ *
+ * A prune that deleted records then compacts the pruned key range
+ * (LevelDB's `compactRange`, in its own thread): until a compaction reaches
+ * them, deletes are tombstones that take disk space on top of the records
+ * they delete, and that every later prune's scan from the start of the
+ * share range would walk over again. The ledger's size levels off at its
+ * retention instead of growing until LevelDB's size-driven compactions
+ * happen to reach old keys. A failed compaction is logged; nothing depends
+ * on it.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises'
-import { type BatchOp, type LedgerContext, scan, write } from './context.js'
+import { type BatchOp, type LedgerContext, compactRange, scan, write } from './context.js'
 import { DAY, keys } from './keyspace.js'
 
 export interface RetentionOptions {
@@ -91,7 +100,12 @@ export class RetentionPruner {
       if (n < this.options.batchSize) break
       await nextTurn()
     }
-    if (deleted > 0) this.ctx.log?.info({ deleted, before: new Date(cutoff).toISOString() }, 'ledger: pruned share records')
+    if (deleted > 0) {
+      this.ctx.log?.info({ deleted, before: new Date(cutoff).toISOString() }, 'ledger: pruned share records')
+      if (!this.stopping) {
+        await compactRange(this.ctx, keys.sharesAll, bound).catch((err: unknown) => this.ctx.log?.warn({ err }, 'ledger: compacting the pruned share records failed; LevelDB reclaims the space later'))
+      }
+    }
     return deleted
   }
 }

@@ -67,3 +67,24 @@ t.test('the background timer prunes on its own and stops at close', async (t) =>
   t.equal(ledger.stats.pruned, 2)
   await ledger.close()
 })
+
+t.test('a prune compacts what it deleted: the pruned range takes no disk space after it', async (t) => {
+  const clock = manualClock(T0)
+  const path = ledgerPath(t)
+  const first = await openLedger(t, { path, clock: clock.now, retentionDays: 1 })
+  // 20,000 records a day old, then closed and reopened: they are in table files on disk.
+  const old: LedgerShare[] = Array.from({ length: 20_000 }, (_, i) => share({ time: T0 + i * 1000, jobId: `old${i}`, worker: `w${i % 50}` }))
+  await recordAll(first, old)
+  await first.close()
+  const ledger = await openLedger(t, { path, clock: clock.now, retentionDays: 1 })
+  const db = ledger.database as unknown as { approximateSize: (a: string, b: string) => Promise<number> }
+  const range = ['sh/', 'sh0'] as const
+  const before = await db.approximateSize(...range)
+  t.ok(before > 100_000, `the records take ${before} bytes on disk`)
+  clock.set(T0 + 3 * DAY)
+  t.equal(await ledger.prune(), old.length)
+  const after = await db.approximateSize(...range)
+  // Without the compaction the records stay in their files, with the tombstones on top.
+  t.ok(after < before / 20, `${after} bytes after the prune (${before} before)`)
+  t.same(await allShares(ledger), [])
+})
