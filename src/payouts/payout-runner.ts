@@ -179,9 +179,14 @@ export class PayoutRunner {
     const status = sender?.status?.bind(sender)
     if (status !== undefined) {
       for (const batch of await this.ledger.payoutBatches.list({ status: 'sent' })) {
-        const now = await this.track(status, batch)
-        if (now.status === 'confirmed') confirmed.push(now)
-        else if (now.status === 'dropped') dropped.push(now)
+        // One batch that cannot be followed (a damaged record, a failed write) must not hold up everyone's payouts.
+        try {
+          const now = await this.track(status, batch)
+          if (now.status === 'confirmed') confirmed.push(now)
+          else if (now.status === 'dropped') dropped.push(now)
+        } catch (err) {
+          this.log?.error({ err, batch: batch.id }, 'following a sent payout failed; it stays as it is and is tried again at the next run')
+        }
       }
     }
     const unresolved = await this.ledger.payoutBatches.list({ status: 'pending' })
@@ -298,8 +303,8 @@ export class PayoutRunner {
     let batch = start
     if (batch.txid === undefined) return batch // a sent batch always has one
     const log = this.log?.child({ batch: batch.id })
-    // The one sent and every replacement the wallet made of it, oldest first.
-    // Both ways: the txid a crash recovery found by the batch's comment may be a bump (bumpfee copies the comment), and its original may confirm.
+    // The one sent and every replacement the wallet made of it, followed
+    // both ways: the txid a crash recovery found by the batch's comment may be a bump (bumpfee copies the comment), and its original may confirm.
     const statuses = new Map<string, PaymentStatus | undefined>()
     const queue = [...batch.replacedTxids, batch.txid]
     let truncated = false

@@ -512,3 +512,18 @@ t.test('a batch with more transactions than are asked about is never dropped, an
   t.ok(lines.some((l) => l.level === 'error' && /more than 16 transactions/.test(l.msg)))
   t.equal(await ledger.balance('alice'), 0n, 'not credited back')
 })
+
+t.test('a sent batch that cannot be followed is logged and does not hold up the other payouts', async (t) => {
+  const { wallet, ledger, runner } = await setup(t)
+  await credit(ledger, { alice: 150_000n })
+  const { log, lines } = recordingLog()
+  const [batch] = (await runner({ log }).runOnce()).sent
+  // Damage: a refund already posted for a batch still sent (its drop refuses it).
+  await ledger.post([{ account: 'alice', amount: 150_000n }], { ref: `payout-refund:${batch!.id}` })
+  wallet.conflict(batch!.txid!, 6)
+  await credit(ledger, { bob: 200_000n })
+  const run = await runner({ log }).runOnce()
+  t.ok(lines.some((l) => l.level === 'error' && /following a sent payout failed/.test(l.msg)))
+  t.equal((await ledger.payoutBatches.get(batch!.id))?.status, 'sent', 'left as it is')
+  t.same(run.sent.flatMap((b) => b.lines.map((l) => l.account)).sort(), ['alice', 'bob'], 'the other payouts went out')
+})
