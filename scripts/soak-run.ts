@@ -278,10 +278,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   await (await stopMiners)()
   await server.close()
   await ledger.flush()
-  let ledgerShares = 0
-  for await (const share of ledger.sharesBetween(0, 2 ** 48 - 1)) ledgerShares += share.difficulty > 0 ? 1 : 0
-  const pruned = ledger.stats.pruned
+  // Counted with no pruner running: a prune during the count (every minute, on the
+  // wall clock) deleted shares the count's snapshot still saw, and both counted them.
   await ledger.close()
+  const pruned = ledger.stats.pruned
+  const reader = await Ledger.open({ path: options.ledgerPath, sync: false, retentionDays: 1, clock, pruneIntervalMs: 0 })
+  let ledgerShares = 0
+  for await (const share of reader.sharesBetween(0, 2 ** 48 - 1)) ledgerShares += share.difficulty > 0 ? 1 : 0
+  await reader.close()
   // Sockets finish closing on the next turns of the event loop.
   for (let i = 0; i < 200 && openFds() > baseline.fds; i++) await new Promise((r) => setTimeout(r, 10))
   const rejected: Record<string, number> = {}
