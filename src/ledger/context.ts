@@ -169,18 +169,19 @@ export async function write(ctx: LedgerContext, ops: readonly BatchOp[], what: s
       throw err
     }
   }
+  const del = (key: string): void => {
+    try {
+      batch.del(key)
+    } catch (err) {
+      refused = err
+      throw err
+    }
+  }
   try {
     if (fill !== undefined) fill(put)
     for (const op of ops) {
       if (op.type === 'put') put(op.key, op.value)
-      else {
-        try {
-          batch.del(op.key)
-        } catch (err) {
-          refused = err
-          throw err
-        }
-      }
+      else del(op.key)
     }
   } catch (err) {
     await batch.close().catch(() => undefined)
