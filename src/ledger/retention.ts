@@ -17,10 +17,9 @@
  * (LevelDB's `compactRange`, in its own thread): until a compaction reaches
  * them, deletes are tombstones that take disk space on top of the records
  * they delete, and that every later prune's scan from the start of the
- * share range would walk over again. The ledger's size levels off at its
- * retention instead of growing until LevelDB's size-driven compactions
- * happen to reach old keys. A failed compaction is logged; nothing depends
- * on it.
+ * share range would walk over again, until LevelDB's size-driven
+ * compactions happen to reach the oldest keys. A failed compaction is
+ * logged; nothing depends on it.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { type BatchOp, type LedgerContext, compactRange, scan, write } from './context.js'
