@@ -69,7 +69,7 @@ t.test('the smoke scenario runs sessions against a real pool and prints its repo
 t.test('--bare runs the same load against the bare responder and says so', async (t) => {
   const { code, stdout, stderr } = await run(['latency', '--bare', '--sessions', '50', '--rate', '500', '--seconds', '1', '--warmup', '0.5'])
   t.equal(code, 0, `exit code (stderr: ${stderr.slice(-2000)})`)
-  t.match(stdout, /^latency: 50 sessions over 1 generator\(s\), 500 shares\/s offered, 1 s measured; .*BARE Node responder in place of the pool/m)
+  t.match(stdout, /^latency: 50 sessions over 2 generator\(s\), 500 shares\/s offered, 1 s measured; .*BARE Node responder in place of the pool/m, "the latency scenario submits from two generators")
   const lines = stdout.split('\n')
   const header = lines.findIndex((l) => l.includes('checked/s') && l.includes('accepted/s'))
   const cells = (lines[header + 1] ?? '').trim().split(/\s+/)
