@@ -209,8 +209,7 @@ async function main(options: PoolRunnerOptions): Promise<void> {
   send({ type: 'ready', port: pool.port, pid: process.pid, hasher: `${pool.hasher.backend} ${pool.hasher.implementation}` })
 }
 
-/** The bucket (ms) holding quantile `q` of a histogram of 1 ms buckets; 0 when empty. */
-/** The bucket index at quantile `q` of a histogram of counts. */
+/** The bucket index holding quantile `q` of a histogram of counts (1 ms or 0.1 ms buckets); 0 when empty. */
 function bucketQuantile(histogram: Float64Array, q: number): number {
   let total = 0
   for (const n of histogram) total += n

@@ -488,12 +488,14 @@ export class Ledger {
   }
 
   /**
-   * Writes every queued share, waits for running writes, stops pruning and
-   * closes the database. Shares recorded after this are refused.
+   * Stops pruning, writes every queued share, waits for running writes
+   * (and a prune under way) and closes the database. Shares recorded after
+   * this are refused.
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await this.pruner.stop()
+      // No prune starts from here; one running (or its compaction) is waited for only after the shares are written.
+      const pruning = this.pruner.stop()
       await this.commits.flush()
       await this.events.flush()
       await this.foldTallies().catch((err: unknown) => {
@@ -501,6 +503,7 @@ export class Ledger {
         this.ctx.log?.error({ err }, 'ledger: writing the tallies at close failed; the next open will write them')
       })
       this.clearFoldTimer()
+      await pruning
       await this.ctx.lock.run(async () => undefined)
       await this.ctx.db.close()
       this.ctx.log?.info({ path: this.path }, 'ledger closed')

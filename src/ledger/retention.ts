@@ -61,7 +61,7 @@ export class RetentionPruner {
     return this.current
   }
 
-  /** Stops the timer and waits for a running prune to stop at its next batch. */
+  /** Stops the timer (synchronously: no prune starts after the call) and waits for a running prune to stop at its next batch, or for its compaction to end. */
   async stop(): Promise<void> {
     this.stopping = true
     if (this.timer !== undefined) clearInterval(this.timer)

@@ -78,6 +78,12 @@ t.test('--bare runs the same load against the bare responder and says so', async
   t.equal(cells[cells.length - 1], '0', 'no errors: nothing unanswered, no session closed')
   t.match(stdout, /responder in the window: event-loop delay p99/)
   t.notMatch(stdout, /ledger:/, 'no pool lines for the bare responder')
+  // The report says what ran: the bare responder's own ready message, not the flag.
+  const json = await run(['latency', '--bare', '--sessions', '20', '--rate', '200', '--seconds', '0.5', '--warmup', '0.2', '--json'])
+  t.equal(json.code, 0)
+  const parsed = JSON.parse(json.stdout) as { throughput: { hasher: string; acceptedPerSecond: number }[] }
+  t.equal(parsed.throughput[0]?.hasher, 'none (bare responder)')
+  t.ok((parsed.throughput[0]?.acceptedPerSecond ?? 0) > 0)
   const refused = await run(['sessions', '--bare'])
   t.equal(refused.code, 2)
   t.match(refused.stderr, /--bare is for the throughput scenarios/)

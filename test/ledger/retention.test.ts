@@ -88,3 +88,34 @@ t.test('a prune compacts what it deleted: the pruned range takes no disk space a
   t.ok(after < before / 20, `${after} bytes after the prune (${before} before)`)
   t.same(await allShares(ledger), [])
 })
+
+t.test('close writes the queued shares before it waits for a prune still compacting', async (t) => {
+  const clock = manualClock(T0)
+  const path = ledgerPath(t)
+  // Groups wait a minute: only close's flush writes the late share.
+  const ledger = await openLedger(t, { path, clock: clock.now, retentionDays: 1, groupCommitMs: 60_000 })
+  await recordAll(ledger, [share({ time: T0, jobId: 'old' })])
+  clock.set(T0 + 3 * DAY)
+  // A compaction that takes as long as the test says.
+  let release: () => void = () => {}
+  let compacting = false
+  const db = ledger.database as unknown as { compactRange: (a: string, b: string) => Promise<void> }
+  db.compactRange = () => ((compacting = true), new Promise<void>((resolve) => (release = resolve)))
+  const pruning = ledger.prune()
+  const { until } = await import('../helpers/until.js')
+  await until(() => compacting)
+  // A share queued now, then close: it is written while the compaction still runs.
+  const recorded = ledger.record(share({ time: T0 + 3 * DAY, jobId: 'late' }))
+  const closed = ledger.close()
+  t.teardown(() => release())
+  const first = await Promise.race([recorded.then(() => 'written'), new Promise((r) => setTimeout(() => r('still waiting'), 3000))])
+  t.equal(first, 'written', 'the late share was written without waiting for the compaction')
+  const raw = []
+  for await (const key of ledger.database.keys({ gte: 'sh/', lt: 'sh0' })) raw.push(key)
+  t.equal(raw.length, 1, 'the late share is in the database before the compaction ends')
+  release()
+  await pruning
+  await closed
+  const again = await openLedger(t, { path, clock: clock.now, retentionDays: 1 })
+  t.same((await allShares(again)).map((s) => s.jobId), ['late'])
+})
